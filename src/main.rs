@@ -1,0 +1,233 @@
+//! The `tradescreen` command: `serve` runs the gRPC service, `screen` screens an invoice file
+//! offline.
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use clap::{Args, Parser, Subcommand};
+use tokio::net::TcpListener;
+use tradescreen::api::{convert, json, validate};
+use tradescreen::lists::{self, ListSource};
+use tradescreen::screening::model::Decision;
+use tradescreen::server::{self, ServeOptions};
+use tradescreen::telemetry::{self, LogFormat};
+
+#[derive(Parser)]
+#[command(
+    name = "tradescreen",
+    version,
+    about = "Screens export invoices against the CHPL, sanctions lists and route policy"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the gRPC service.
+    Serve(ServeArgs),
+    /// Screen one invoice file (proto3 JSON of `Invoice`) offline and print the verdict as
+    /// JSON. Exit code 0 CLEAR, 1 REVIEW, 2 BLOCK, 3 invalid invoice, 4 other errors.
+    /// Nothing is stored.
+    Screen(ScreenArgs),
+}
+
+#[derive(Args)]
+struct ListArgs {
+    /// Directory with the lists in the layout of the repository's data/ (default: the lists
+    /// compiled into the binary).
+    #[arg(long, env = "TRADESCREEN_LISTS")]
+    lists: Option<PathBuf>,
+    /// Screening policy TOML (default: the bundled data/policy.toml).
+    #[arg(long, env = "TRADESCREEN_POLICY")]
+    policy: Option<PathBuf>,
+}
+
+impl ListArgs {
+    fn source(&self) -> ListSource {
+        self.lists
+            .clone()
+            .map_or(ListSource::Embedded, ListSource::Dir)
+    }
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "TRADESCREEN_LISTEN", default_value = "127.0.0.1:50051")]
+    listen: SocketAddr,
+    /// Directory of the sled audit store (created if missing).
+    #[arg(
+        long,
+        env = "TRADESCREEN_DATA_DIR",
+        default_value = "./tradescreen-data"
+    )]
+    data_dir: PathBuf,
+    #[command(flatten)]
+    lists: ListArgs,
+    #[arg(
+        long,
+        env = "TRADESCREEN_LOG_FORMAT",
+        value_enum,
+        default_value = "plain"
+    )]
+    log_format: LogFormat,
+    /// Seconds that in-flight calls may run on after SIGTERM/SIGINT.
+    #[arg(long, env = "TRADESCREEN_DRAIN_SECONDS", default_value_t = 20)]
+    drain_seconds: u64,
+}
+
+#[derive(Args)]
+struct ScreenArgs {
+    /// Invoice file in proto3 JSON.
+    invoice: PathBuf,
+    #[command(flatten)]
+    lists: ListArgs,
+}
+
+const EXIT_INVALID_INVOICE: u8 = 3;
+const EXIT_ERROR: u8 = 4;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_ERROR } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match cli.command {
+        Command::Serve(args) => serve(args),
+        Command::Screen(args) => screen(&args),
+    }
+}
+
+fn serve(args: ServeArgs) -> ExitCode {
+    telemetry::init(args.log_format);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start the async runtime");
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
+    let options = ServeOptions {
+        data_dir: args.data_dir,
+        lists: args.lists.source(),
+        policy: args.lists.policy,
+        drain_deadline: Duration::from_secs(args.drain_seconds),
+    };
+    let result = runtime.block_on(async move {
+        let state = server::open(&options)?;
+        let listener = TcpListener::bind(args.listen).await.map_err(|e| {
+            std::io::Error::new(e.kind(), format!("cannot listen on {}: {e}", args.listen))
+        })?;
+        tracing::info!(addr = %listener.local_addr()?, "serving tradescreen.v1");
+        reload_on_sighup(std::sync::Arc::clone(&state))?;
+        server::serve(state, listener, shutdown_signal()?, options.drain_deadline).await?;
+        Ok::<(), Box<dyn std::error::Error>>(())
+    });
+    match result {
+        Ok(()) => {
+            tracing::info!("stopped");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "tradescreen failed");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+/// Completes on the first SIGTERM or SIGINT.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()> + Send + 'static> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+    })
+}
+
+/// SIGHUP reloads lists and policy; a bad file is reported and the current lists stay.
+fn reload_on_sighup(state: std::sync::Arc<tradescreen::api::AppState>) -> std::io::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hup = signal(SignalKind::hangup())?;
+    tokio::spawn(async move {
+        while hup.recv().await.is_some() {
+            let state = std::sync::Arc::clone(&state);
+            match tokio::task::spawn_blocking(move || state.reload()).await {
+                Ok(Ok(snapshot)) => {
+                    for v in &snapshot.versions {
+                        tracing::info!(list = %v.list_id, entries = v.entry_count, hash = %v.content_hash, "list reloaded");
+                    }
+                    server::log_load_report(&snapshot.report);
+                }
+                Ok(Err(e)) => {
+                    tracing::error!(error = %e, "list reload rejected; still serving the previous lists")
+                }
+                Err(e) => tracing::error!(error = %e, "list reload task failed"),
+            }
+        }
+    });
+    Ok(())
+}
+
+fn screen(args: &ScreenArgs) -> ExitCode {
+    let fail = |code: u8, message: String| {
+        eprintln!("tradescreen screen: {message}");
+        ExitCode::from(code)
+    };
+    let text = match std::fs::read_to_string(&args.invoice) {
+        Ok(text) => text,
+        Err(e) => {
+            return fail(
+                EXIT_ERROR,
+                format!("cannot read {}: {e}", args.invoice.display()),
+            );
+        }
+    };
+    let proto = match json::invoice_from_json(&text) {
+        Ok(proto) => proto,
+        Err(e) => {
+            return fail(
+                EXIT_INVALID_INVOICE,
+                format!("{}: {e}", args.invoice.display()),
+            );
+        }
+    };
+    let invoice = match validate::invoice(Some(&proto)) {
+        Ok(invoice) => invoice,
+        Err(e) => {
+            for v in e.violations() {
+                eprintln!("{}: {}", v.field, v.description);
+            }
+            return fail(EXIT_INVALID_INVOICE, e.to_string());
+        }
+    };
+    let snapshot = match lists::load(&args.lists.source(), args.lists.policy.as_deref()) {
+        Ok(snapshot) => snapshot,
+        Err(e) => return fail(EXIT_ERROR, e.to_string()),
+    };
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
+    // Not stored, so it gets no verdict id.
+    let verdict = snapshot.verdict(&invoice, String::new(), now);
+    let decision = verdict.decision;
+    match json::verdict_to_json(&convert::verdict(verdict)) {
+        Ok(text) => println!("{text}"),
+        Err(e) => return fail(EXIT_ERROR, e.to_string()),
+    }
+    ExitCode::from(match decision {
+        Decision::Clear => 0,
+        Decision::Review => 1,
+        Decision::Block => 2,
+    })
+}

@@ -1,0 +1,146 @@
+//! Assembles the tonic server: services, health, reflection, graceful shutdown.
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic_health::ServingStatus;
+
+use crate::api::{AppState, AuditApi, ScreeningApi};
+use crate::audit::{AuditError, AuditStore};
+use crate::lists::{self, ListError, ListSource};
+use crate::pb::audit_service_server::AuditServiceServer;
+use crate::pb::screening_service_server::ScreeningServiceServer;
+
+/// Requests up to this size are decoded, so that an oversized invoice gets a precise
+/// INVALID_ARGUMENT from validation instead of a transport error.
+const MAX_MESSAGE_BYTES: usize = 32 * 1024 * 1024;
+
+#[derive(Clone, Debug)]
+pub struct ServeOptions {
+    pub data_dir: PathBuf,
+    pub lists: ListSource,
+    pub policy: Option<PathBuf>,
+    /// How long in-flight calls may run on after shutdown begins.
+    pub drain_deadline: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("cannot load lists: {0}")]
+    Lists(#[from] ListError),
+    #[error("cannot open the audit store: {0}")]
+    Audit(#[from] AuditError),
+    #[error("reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    #[error("transport: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+/// Loads the lists and opens the store: everything the service needs before it can serve.
+pub fn open(options: &ServeOptions) -> Result<Arc<AppState>, ServeError> {
+    let snapshot = lists::load(&options.lists, options.policy.as_deref())?;
+    for v in &snapshot.versions {
+        tracing::info!(list = %v.list_id, entries = v.entry_count, hash = %v.content_hash, "list loaded");
+    }
+    log_load_report(&snapshot.report);
+    let store = AuditStore::open(&options.data_dir)?;
+    tracing::info!(dir = %options.data_dir.display(), verdicts = store.verdict_count(), "audit store open");
+    Ok(Arc::new(AppState::new(
+        snapshot,
+        store,
+        options.policy.clone(),
+    )))
+}
+
+pub fn log_load_report(report: &lists::LoadReport) {
+    for (file, count) in &report.orphan_rows {
+        tracing::info!(file = %file, rows = count, "rows naming entities absent from the primary file were skipped");
+    }
+    for row in &report.skipped_rows {
+        tracing::warn!(file = %row.file, line = row.line, reason = %row.reason, "malformed list row skipped");
+    }
+}
+
+/// Serves on `listener` until `shutdown` completes, then drains in-flight calls for at most
+/// `drain_deadline`, and flushes the store.
+pub async fn serve(
+    state: Arc<AppState>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    drain_deadline: Duration,
+) -> Result<(), ServeError> {
+    let (health, health_service) = tonic_health::server::health_reporter();
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(crate::pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(crate::pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?;
+
+    let screening = ScreeningServiceServer::new(ScreeningApi::new(Arc::clone(&state)))
+        .max_decoding_message_size(MAX_MESSAGE_BYTES);
+    let audit = AuditServiceServer::new(AuditApi::new(Arc::clone(&state)))
+        .max_decoding_message_size(MAX_MESSAGE_BYTES);
+
+    // Lists are loaded and the store is open (the caller built `state`): ready.
+    health
+        .set_serving::<ScreeningServiceServer<ScreeningApi>>()
+        .await;
+    health.set_serving::<AuditServiceServer<AuditApi>>().await;
+    health.set_service_status("", ServingStatus::Serving).await;
+
+    let (stopping_tx, stopping_rx) = watch::channel(false);
+    let reporter = health.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        tracing::info!("shutdown requested: no new calls, draining in-flight ones");
+        reporter
+            .set_service_status("", ServingStatus::NotServing)
+            .await;
+        reporter
+            .set_not_serving::<ScreeningServiceServer<ScreeningApi>>()
+            .await;
+        reporter
+            .set_not_serving::<AuditServiceServer<AuditApi>>()
+            .await;
+        let _ = stopping_tx.send(true);
+    });
+
+    let mut graceful = stopping_rx.clone();
+    let server = tonic::transport::Server::builder()
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(screening)
+        .add_service(audit)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move {
+            let _ = graceful.wait_for(|stopping| *stopping).await;
+        });
+
+    let mut deadline = stopping_rx;
+    let drain_expired = async move {
+        let _ = deadline.wait_for(|stopping| *stopping).await;
+        tokio::time::sleep(drain_deadline).await;
+    };
+    let result = tokio::select! {
+        result = server => result.map_err(ServeError::from),
+        () = drain_expired => {
+            tracing::warn!(?drain_deadline, "drain deadline passed; abandoning calls still in flight");
+            Ok(())
+        }
+    };
+    let store_state = Arc::clone(&state);
+    let flushed = tokio::task::spawn_blocking(move || store_state.store().flush()).await;
+    match flushed {
+        Ok(Ok(())) => tracing::info!("audit store flushed"),
+        Ok(Err(e)) => tracing::error!(error = %e, "audit store flush failed"),
+        Err(e) => tracing::error!(error = %e, "audit store flush task failed"),
+    }
+    result
+}
