@@ -270,9 +270,9 @@ fn line_item(
             "must be a decimal number such as \"12500.00\"",
         );
     }
-    if !item.currency.is_empty()
-        && !(item.currency.len() == 3 && item.currency.bytes().all(|b| b.is_ascii_uppercase()))
-    {
+    let currency_ok =
+        item.currency.len() == 3 && item.currency.bytes().all(|b| b.is_ascii_uppercase());
+    if !item.currency.is_empty() && !currency_ok {
         v.add(
             format!("{path}.currency"),
             "must be an ISO 4217 code such as \"USD\"",

@@ -378,7 +378,11 @@ mod tests {
                 .unwrap()
         };
         assert_eq!(count("chpl"), 50);
-        assert_eq!(count("hs2022"), 5612, "5,613 level-6 rows less Comtrade's 999999");
+        assert_eq!(
+            count("hs2022"),
+            5612,
+            "5,613 level-6 rows less Comtrade's 999999"
+        );
         assert!(count("ofac-sdn") > 14_000, "{}", count("ofac-sdn"));
         assert!(count("ofac-consolidated") > 400);
         assert!(snapshot.versions.iter().all(|v| v.content_hash.len() == 64));

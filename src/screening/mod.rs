@@ -83,11 +83,17 @@ impl Screener {
 
     fn screen_route(&self, invoice: &Invoice, chpl: &[ChplLine], findings: &mut Vec<Finding>) {
         let lines_text = || {
-            let lines: Vec<String> = chpl
+            // Enough to find the lines; a 10,000-line invoice should not make a 10,000-item sentence.
+            const SHOWN: usize = 10;
+            let mut text: Vec<String> = chpl
                 .iter()
+                .take(SHOWN)
                 .map(|l| format!("{} (tier {})", l.line_number, l.tier.as_str()))
                 .collect();
-            lines.join(", ")
+            if chpl.len() > SHOWN {
+                text.push(format!("and {} more", chpl.len() - SHOWN));
+            }
+            text.join(", ")
         };
         let worst = |pick: fn(policy::TierPolicy) -> Decision| {
             chpl.iter()
