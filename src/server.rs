@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 
 use crate::api::{AppState, AuditApi, ScreeningApi};
@@ -112,6 +112,11 @@ pub async fn serve(
         let _ = stopping_tx.send(true);
     });
 
+    // No Nagle: a verdict goes out as headers, data and trailers, and waiting for the client's
+    // delayed ACK between them added 40 ms to every call (measured with h2load).
+    let incoming = TcpIncoming::from(listener)
+        .with_nodelay(Some(true))
+        .with_keepalive(Some(Duration::from_secs(60)));
     let mut graceful = stopping_rx.clone();
     let server = tonic::transport::Server::builder()
         .add_service(health_service)
@@ -119,7 +124,7 @@ pub async fn serve(
         .add_service(reflection_v1alpha)
         .add_service(screening)
         .add_service(audit)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move {
+        .serve_with_incoming_shutdown(incoming, async move {
             let _ = graceful.wait_for(|stopping| *stopping).await;
         });
 

@@ -105,7 +105,7 @@ enum RoleRule {
     Other,
 }
 
-fn party(v: &mut Violations, path: &str, p: &pb::Party, rule: RoleRule) -> Option<Party> {
+fn party(v: &mut Violations, path: &str, p: &pb::Party, rule: RoleRule) -> Party {
     let given = role(p.role);
     let role = match rule {
         RoleRule::Fixed(expected) => {
@@ -175,14 +175,14 @@ fn party(v: &mut Violations, path: &str, p: &pb::Party, rule: RoleRule) -> Optio
             value: ident.value.trim().to_owned(),
         });
     }
-    Some(Party {
+    Party {
         role,
         id: p.id.trim().to_owned(),
         name: p.name.trim().to_owned(),
         address: p.address.trim().to_owned(),
         country: party_country,
         identifiers,
-    })
+    }
 }
 
 fn pb_role_name(role: PartyRole) -> &'static str {
@@ -303,24 +303,24 @@ pub fn invoice(invoice: Option<&pb::Invoice>) -> Result<Invoice, ApiError> {
     check_id(&mut v, "invoice.invoice_id", &inv.invoice_id, true);
 
     let exporter = match &inv.exporter {
-        Some(p) => party(
+        Some(p) => Some(party(
             &mut v,
             "invoice.exporter",
             p,
             RoleRule::Fixed(PartyRole::Exporter),
-        ),
+        )),
         None => {
             v.add("invoice.exporter", "is required");
             None
         }
     };
     let consignee = match &inv.consignee {
-        Some(p) => party(
+        Some(p) => Some(party(
             &mut v,
             "invoice.consignee",
             p,
             RoleRule::Fixed(PartyRole::Consignee),
-        ),
+        )),
         None => {
             v.add("invoice.consignee", "is required");
             None
@@ -337,7 +337,7 @@ pub fn invoice(invoice: Option<&pb::Invoice>) -> Result<Invoice, ApiError> {
         .iter()
         .take(MAX_OTHER_PARTIES)
         .enumerate()
-        .filter_map(|(i, p)| {
+        .map(|(i, p)| {
             party(
                 &mut v,
                 &format!("invoice.other_parties[{i}]"),
