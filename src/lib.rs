@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod audit;
+pub mod eval;
 pub mod lists;
 pub mod pb;
 pub mod screening;

@@ -32,6 +32,20 @@ enum Command {
     /// JSON. Exit code 0 CLEAR, 1 REVIEW, 2 BLOCK, 3 invalid invoice, 4 other errors.
     /// Nothing is stored.
     Screen(ScreenArgs),
+    /// Evaluate the party matcher on labelled queries (JSONL: name, identifiers, variant,
+    /// expect_entity) and print accuracy per variant, false positives and latency.
+    Eval(EvalArgs),
+}
+
+#[derive(Args)]
+struct EvalArgs {
+    /// Labelled queries, e.g. data/eval/dev-queries.jsonl.
+    queries: PathBuf,
+    #[command(flatten)]
+    lists: ListArgs,
+    /// Also print up to this many misclassified queries.
+    #[arg(long, default_value_t = 0)]
+    show_misses: usize,
 }
 
 #[derive(Args)]
@@ -102,6 +116,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Serve(args) => serve(args),
         Command::Screen(args) => screen(&args),
+        Command::Eval(args) => eval(&args),
     }
 }
 
@@ -230,4 +245,40 @@ fn screen(args: &ScreenArgs) -> ExitCode {
         Decision::Review => 1,
         Decision::Block => 2,
     })
+}
+
+fn eval(args: &EvalArgs) -> ExitCode {
+    let fail = |message: String| {
+        eprintln!("tradescreen eval: {message}");
+        ExitCode::from(EXIT_ERROR)
+    };
+    let started = std::time::Instant::now();
+    let snapshot = match lists::load(&args.lists.source(), args.lists.policy.as_deref()) {
+        Ok(snapshot) => snapshot,
+        Err(e) => return fail(e.to_string()),
+    };
+    let matcher = &snapshot.screener.parties;
+    println!(
+        "lists: {} entities, {} names, loaded and indexed in {:.2} s",
+        matcher.entity_count(),
+        matcher.name_count(),
+        started.elapsed().as_secs_f64()
+    );
+    let file = match std::fs::File::open(&args.queries) {
+        Ok(file) => std::io::BufReader::new(file),
+        Err(e) => return fail(format!("cannot read {}: {e}", args.queries.display())),
+    };
+    let threshold = snapshot.screener.policy.parties.review_score;
+    let report = match tradescreen::eval::run(matcher, threshold, file) {
+        Ok(report) => report,
+        Err(e) => return fail(format!("{}: {e}", args.queries.display())),
+    };
+    println!("{report}");
+    for miss in report.misses.iter().take(args.show_misses) {
+        println!(
+            "miss {} [{}] {:?} expected {:?} (its score {:?}) found {:?}",
+            miss.qid, miss.variant, miss.name, miss.expected, miss.expected_score, miss.found
+        );
+    }
+    ExitCode::SUCCESS
 }

@@ -265,6 +265,8 @@ const IDENTIFIER_LABELS: &[(&str, IdentifierCategory)] = &[
 fn parse_remarks(remarks: &str, entity: &mut ListEntity) {
     for segment in remarks.split(';') {
         let segment = segment.trim().trim_end_matches('.');
+        // "alt. Tax ID No. 9909260877 (Russia)": a second number of the same kind.
+        let segment = segment.strip_prefix("alt. ").unwrap_or(segment);
         for prefix in ["a.k.a. '", "f.k.a. '", "n.k.a. '"] {
             if let Some(rest) = segment.strip_prefix(prefix)
                 && let Some(end) = rest.find('\'')

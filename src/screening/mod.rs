@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use self::country::CountryCode;
 use self::hs::{ChplTable, ChplTier, HsNomenclature, dotted};
 use self::model::{Decision, Finding, FindingKind, Invoice, Party, PartyRole, Screening};
-use self::party::{Matcher, PartyQuery};
+use self::party::{Matcher, PartyMatch, PartyQuery};
 use self::policy::Policy;
 
 /// Everything screening needs, immutable once built; a new list version builds a new one.
@@ -35,6 +35,7 @@ impl Screener {
         for party in invoice.screened_parties() {
             self.screen_party(party, &mut findings);
         }
+        self.screen_descriptions(invoice, &mut findings);
         Screening::from_findings(findings)
     }
 
@@ -188,40 +189,84 @@ impl Screener {
             name: &party.name,
             identifiers: &party.identifiers,
         };
-        for m in self.parties.find(query, self.policy.parties.review_score) {
-            let Some(severity) = self.policy.party_decision(m.score) else {
-                continue;
-            };
-            let entity = m.entity;
-            let shown_name = if party.name.is_empty() {
-                "(no name)"
-            } else {
-                &party.name
-            };
-            let mut f = Finding::new(
-                FindingKind::PartyMatch,
-                severity,
-                format!(
-                    "{} \"{}\" matches {} entity {} \"{}\" ({}): {} (score {:.2}).",
-                    party.role.label(),
-                    shown_name,
-                    entity.list_id,
-                    entity.entity_id,
-                    entity.names.first().map_or("", |n| n.name.as_str()),
-                    entity.programs.join(", "),
-                    m.detail,
-                    m.score
-                ),
-            );
-            f.party_role = Some(party.role);
-            f.party_name = party.name.clone();
-            f.list_id = entity.list_id.clone();
-            f.entity_id = entity.entity_id.clone();
-            f.matched_name = m.matched_name;
-            f.score = m.score;
-            f.matched_on = Some(m.matched_on);
-            f.programs = entity.programs.clone();
-            findings.push(f);
+        let shown_name = if party.name.is_empty() { "(no name)" } else { party.name.as_str() };
+        let by_name = self.parties.find(query, self.policy.parties.review_score);
+        let mut matched: Vec<(&str, &str)> = by_name
+            .iter()
+            .map(|m| (m.entity.list_id.as_str(), m.entity.entity_id.as_str()))
+            .collect();
+        for m in &by_name {
+            let said = format!("{} \"{shown_name}\"", party.role.label());
+            if let Some(f) = self.party_finding(m, &said) {
+                findings.push(Finding {
+                    party_role: Some(party.role),
+                    party_name: party.name.clone(),
+                    ..f
+                });
+            }
         }
+        if party.address.is_empty() {
+            return;
+        }
+        for m in self.parties.mentions(&party.address) {
+            let key = (m.entity.list_id.as_str(), m.entity.entity_id.as_str());
+            if matched.contains(&key) {
+                continue;
+            }
+            matched.push(key);
+            let said = format!("The {}'s address \"{}\"", party.role.label().to_lowercase(), party.address);
+            if let Some(f) = self.party_finding(&m, &said) {
+                findings.push(Finding {
+                    party_role: Some(party.role),
+                    party_name: party.name.clone(),
+                    ..f
+                });
+            }
+        }
+    }
+
+    /// Listed entities named in goods descriptions.
+    fn screen_descriptions(&self, invoice: &Invoice, findings: &mut Vec<Finding>) {
+        for line in &invoice.line_items {
+            if line.description.is_empty() {
+                continue;
+            }
+            for m in self.parties.mentions(&line.description) {
+                let said = format!("Line {}'s description \"{}\"", line.line_number, line.description);
+                if let Some(f) = self.party_finding(&m, &said) {
+                    findings.push(Finding {
+                        line_number: line.line_number,
+                        hs_code: line.hs_code.hs6().to_owned(),
+                        ..f
+                    });
+                }
+            }
+        }
+    }
+
+    /// A PARTY_MATCH finding for a match, if the policy gives its score a severity.
+    fn party_finding(&self, m: &PartyMatch<'_>, said: &str) -> Option<Finding> {
+        let severity = self.policy.party_decision(m.score)?;
+        let entity = m.entity;
+        let mut f = Finding::new(
+            FindingKind::PartyMatch,
+            severity,
+            format!(
+                "{said} matches {} entity {} \"{}\" ({}): {} (score {:.2}).",
+                entity.list_id,
+                entity.entity_id,
+                entity.names.first().map_or("", |n| n.name.as_str()),
+                entity.programs.join(", "),
+                m.detail,
+                m.score
+            ),
+        );
+        f.list_id = entity.list_id.clone();
+        f.entity_id = entity.entity_id.clone();
+        f.matched_name = m.matched_name.clone();
+        f.score = m.score;
+        f.matched_on = Some(m.matched_on);
+        f.programs = entity.programs.clone();
+        Some(f)
     }
 }
