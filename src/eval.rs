@@ -40,6 +40,15 @@ pub enum EvalError {
 pub struct ClassStats {
     pub total: usize,
     pub correct: usize,
+    pub latencies: Vec<Duration>,
+}
+
+/// The latency at quantile `q` (0..=1) of `latencies`.
+fn quantile(latencies: &[Duration], q: f64) -> Duration {
+    let mut sorted = latencies.to_vec();
+    sorted.sort_unstable();
+    let index = ((sorted.len() as f64 - 1.0) * q).round() as usize;
+    sorted.get(index).copied().unwrap_or_default()
 }
 
 impl ClassStats {
@@ -75,12 +84,9 @@ impl EvalReport {
         1.0 - self.negatives.fraction()
     }
 
-    /// The latency at quantile `q` (0..=1).
+    /// The latency at quantile `q` (0..=1) over all queries.
     pub fn latency(&self, q: f64) -> Duration {
-        let mut sorted = self.latencies.clone();
-        sorted.sort_unstable();
-        let index = ((sorted.len() as f64 - 1.0) * q).round() as usize;
-        sorted.get(index).copied().unwrap_or_default()
+        quantile(&self.latencies, q)
     }
 }
 
@@ -102,7 +108,8 @@ pub fn run(matcher: &Matcher, threshold: f64, queries: impl BufRead) -> Result<E
             },
             threshold,
         );
-        report.latencies.push(started.elapsed());
+        let elapsed = started.elapsed();
+        report.latencies.push(elapsed);
         let correct = match &query.expect_entity {
             Some(expected) => found.iter().any(|m| m.entity.entity_id == *expected),
             None => found.is_empty(),
@@ -113,6 +120,7 @@ pub fn run(matcher: &Matcher, threshold: f64, queries: impl BufRead) -> Result<E
             &mut report.negatives
         };
         stats.total += 1;
+        stats.latencies.push(elapsed);
         if correct {
             stats.correct += 1;
         } else {
@@ -146,15 +154,23 @@ pub fn run(matcher: &Matcher, threshold: f64, queries: impl BufRead) -> Result<E
 
 impl fmt::Display for EvalReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "{:<16} {:>7} {:>7} {:>9}", "class", "queries", "correct", "fraction")?;
-        for (class, stats) in &self.classes {
-            writeln!(f, "{class:<16} {:>7} {:>7} {:>9.4}", stats.total, stats.correct, stats.fraction())?;
-        }
         writeln!(
             f,
-            "{:<16} {:>7} {:>7} {:>9.4}",
-            "negatives", self.negatives.total, self.negatives.correct, self.negatives.fraction()
+            "{:<16} {:>7} {:>7} {:>9} {:>9} {:>9}",
+            "class", "queries", "correct", "fraction", "p50 µs", "p99 µs"
         )?;
+        let us = |d: Duration| d.as_secs_f64() * 1e6;
+        for (class, stats) in self.classes.iter().chain([(&"negatives".to_owned(), &self.negatives)]) {
+            writeln!(
+                f,
+                "{class:<16} {:>7} {:>7} {:>9.4} {:>9.1} {:>9.1}",
+                stats.total,
+                stats.correct,
+                stats.fraction(),
+                us(quantile(&stats.latencies, 0.5)),
+                us(quantile(&stats.latencies, 0.99))
+            )?;
+        }
         writeln!(
             f,
             "false positives: {} of {} negatives ({:.3} %)",

@@ -1,6 +1,7 @@
 //! Legal forms as symbols: `ООО`, `OOO`, `LLC`, `Limited Liability Company` and
 //! `Obshchestvo s Ogranichennoi Otvetstvennostyu` are one thing. A matching family helps a
 //! match a little, a conflicting one hurts a little, and a legal form alone matches nothing.
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use super::normalize::{finish, fold_light};
@@ -121,50 +122,101 @@ const PHRASES: &[(&str, LegalFamily)] = &[
     ("co", Neutral),
 ];
 
-/// The phrases folded like names, longest first so that the longest reading wins.
-static FOLDED: LazyLock<Vec<(Vec<String>, LegalFamily)>> = LazyLock::new(|| {
-    let mut phrases: Vec<(Vec<String>, LegalFamily)> = PHRASES
-        .iter()
-        .map(|(p, f)| (p.split(' ').map(fold_light).collect(), *f))
-        .collect();
-    phrases.sort_by_key(|(tokens, _)| std::cmp::Reverse(tokens.len()));
-    phrases
-});
-
-/// Whether a name's word is the phrase's word, forgiving one typo in long words
-/// (`LIABILTY`, `AKTSIONEROE`) so that a misspelt legal form is still recognised as one.
-fn same_word(phrase_word: &str, word: &str) -> bool {
-    if phrase_word == word {
-        return true;
-    }
-    // Doubled letters do not matter once a word is long enough not to be an initial:
-    // СТОКК is STOCK.
-    let (pf, wf) = (finish(phrase_word), finish(word));
-    if pf.len() >= 3 && pf == wf {
-        return true;
-    }
-    let (p, w) = (phrase_word.len(), word.len());
-    let allowed = if p >= 10 { 2 } else { 1 };
-    p >= 7
-        && p.abs_diff(w) <= allowed
-        && phrase_word.as_bytes().first() == word.as_bytes().first()
-        && strsim::osa_distance(phrase_word, word) <= allowed
+/// A phrase folded like names: each word's light form and its finished (key) form.
+struct Phrase {
+    light: Vec<String>,
+    keys: Vec<String>,
+    family: LegalFamily,
 }
 
-/// Finds the legal forms among folded (light) tokens; returns the indexes of the tokens that
-/// are the name's own, and the families found.
-pub fn extract(tokens: &[String]) -> (Vec<usize>, Vec<LegalFamily>) {
-    let mut kept = Vec::with_capacity(tokens.len());
+/// The phrases, and where to start looking for them.
+struct PhraseTable {
+    /// Longest first, so that the longest reading wins.
+    phrases: Vec<Phrase>,
+    /// Phrase indexes by first word (light form and key form).
+    by_first: HashMap<String, Vec<usize>>,
+    /// Phrases whose first word is long enough to be recognised with a typo.
+    long_first: Vec<usize>,
+}
+
+static TABLE: LazyLock<PhraseTable> = LazyLock::new(|| {
+    let mut phrases: Vec<Phrase> = PHRASES
+        .iter()
+        .map(|(p, family)| {
+            let light: Vec<String> = p.split(' ').map(fold_light).collect();
+            let keys = light.iter().map(|w| finish(w)).collect();
+            Phrase {
+                light,
+                keys,
+                family: *family,
+            }
+        })
+        .collect();
+    phrases.sort_by_key(|p| std::cmp::Reverse(p.light.len()));
+    let mut by_first: HashMap<String, Vec<usize>> = HashMap::new();
+    let mut long_first = Vec::new();
+    for (i, p) in phrases.iter().enumerate() {
+        by_first.entry(p.light[0].clone()).or_default().push(i);
+        if p.keys[0] != p.light[0] && p.keys[0].len() >= MIN_KEY_LEN {
+            by_first.entry(p.keys[0].clone()).or_default().push(i);
+        }
+        if p.light[0].len() >= MIN_FUZZY_LEN {
+            long_first.push(i);
+        }
+    }
+    PhraseTable {
+        phrases,
+        by_first,
+        long_first,
+    }
+});
+
+/// Keys shorter than this (`o` from `ooo`) are compared in their light form only.
+const MIN_KEY_LEN: usize = 3;
+/// Phrase words at least this long forgive one typo (two from ten letters).
+const MIN_FUZZY_LEN: usize = 7;
+
+/// Whether a name's word (light form, key) is the phrase's word, forgiving doubled letters
+/// (СТОКК is STOCK) and one typo in long words (`LIABILTY`, `AKTSIONEROE`).
+fn same_word(phrase: (&str, &str), word: (&str, &str)) -> bool {
+    if phrase.0 == word.0 || (phrase.1.len() >= MIN_KEY_LEN && phrase.1 == word.1) {
+        return true;
+    }
+    let (p, w) = (phrase.0.len(), word.0.len());
+    let allowed = if p >= 10 { 2 } else { 1 };
+    p >= MIN_FUZZY_LEN
+        && p.abs_diff(w) <= allowed
+        && phrase.0.as_bytes().first() == word.0.as_bytes().first()
+        && strsim::osa_distance(phrase.0, word.0) <= allowed
+}
+
+/// Finds the legal forms among a name's words (light forms and keys, in order); returns the
+/// indexes of the words that are the name's own, and the families found.
+pub fn extract(light: &[String], keys: &[String]) -> (Vec<usize>, Vec<LegalFamily>) {
+    let table = &*TABLE;
+    let mut kept = Vec::with_capacity(light.len());
     let mut families = Vec::new();
     let mut i = 0;
-    while i < tokens.len() {
-        let found = FOLDED.iter().find(|(phrase, _)| {
-            tokens.len() - i >= phrase.len() && phrase.iter().zip(&tokens[i..]).all(|(p, t)| same_word(p, t))
+    while i < light.len() {
+        let mut candidates: Vec<usize> = Vec::new();
+        for first in [&light[i], &keys[i]] {
+            if let Some(list) = table.by_first.get(first.as_str()) {
+                candidates.extend(list);
+            }
+        }
+        if light[i].len() + 1 >= MIN_FUZZY_LEN {
+            candidates.extend(&table.long_first);
+        }
+        candidates.sort_unstable();
+        candidates.dedup();
+        let found = candidates.into_iter().map(|c| &table.phrases[c]).find(|p| {
+            light.len() - i >= p.light.len()
+                && (0..p.light.len()).all(|j| same_word((&p.light[j], &p.keys[j]), (&light[i + j], &keys[i + j])))
         });
         match found {
-            Some((phrase, family)) => {
-                families.push(*family);
-                i += phrase.len();
+            Some(phrase) => {
+                families.push(phrase.family);
+                i += phrase.light.len();
             }
             None => {
                 kept.push(i);

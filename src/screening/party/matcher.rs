@@ -7,7 +7,7 @@
 //! most similar candidate token (edit distance on the folded and on the plain spelling, glued
 //! and split pairs included) and the two sides' IDF-weighted coverage gives the score, adjusted
 //! for legal forms and for the kind of list name (weak aliases count less).
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use super::legal::LegalFamily;
 use super::mention::MentionIndex;
@@ -22,8 +22,13 @@ const MIN_FUZZY_CHARS: usize = 5;
 /// What a swap of two neighbouring letters in a short word still counts for.
 const SHORT_TRANSPOSITION_SIMILARITY: f64 = 0.85;
 
-/// A one-letter typo destroys at most three trigrams: among five, two survive.
-const FUZZY_TRIGRAMS: usize = 5;
+/// Unknown query words are looked up fuzzily only while no candidate's cheap estimate reaches
+/// this.
+const FUZZY_LOOKUP_BELOW: f32 = 0.6;
+/// At most this many trigram postings are read per query word.
+const FUZZY_HIT_BUDGET: usize = 2_000;
+/// How many of a query word's rarest trigrams are used to find words one typo away.
+const MAX_FUZZY_TRIGRAMS: usize = 10;
 /// How many candidates, by the cheap estimate, get the full alignment score.
 const CANDIDATES_SCORED: usize = 24;
 const LEGAL_FORM_BONUS: f64 = 0.02;
@@ -63,43 +68,60 @@ fn edit_cost(chars: usize) -> f64 {
 const MAX_FUZZY_CHARS: usize = 48;
 
 /// Optimal-string-alignment distance where swapping two neighbours (the commonest slip) costs
-/// ¾ of an edit; `None` as soon as it must exceed `max`.
+/// ¾ of an edit; `None` as soon as it must exceed `max`. Computed in quarter edits.
 fn weighted_osa(a: &[char], b: &[char], max: f32) -> Option<f32> {
-    const SWAP: f32 = 0.75;
+    const EDIT: u16 = 4;
+    const SWAP: u16 = 3;
     let (n, m) = (a.len(), b.len());
     if n > MAX_FUZZY_CHARS || m > MAX_FUZZY_CHARS || (n.abs_diff(m) as f32) > max {
         return None;
     }
-    let mut rows = [[0.0f32; MAX_FUZZY_CHARS + 1]; 3];
+    let limit = (max * 4.0) as u16;
+    let mut rows = [[0u16; MAX_FUZZY_CHARS + 1]; 3];
     for (j, cell) in rows[0].iter_mut().enumerate().take(m + 1) {
-        *cell = j as f32;
+        *cell = j as u16 * EDIT;
     }
+    // A swap reaches back two rows, so only two rows above the limit end the search.
+    let mut previous_min = 0;
     for i in 1..=n {
         let (cur, prev, prev2) = (i % 3, (i + 2) % 3, (i + 1) % 3);
-        rows[cur][0] = i as f32;
+        rows[cur][0] = i as u16 * EDIT;
         let mut row_min = rows[cur][0];
         for j in 1..=m {
-            let substitute = rows[prev][j - 1] + if a[i - 1] == b[j - 1] { 0.0 } else { 1.0 };
-            let mut d = substitute.min(rows[prev][j] + 1.0).min(rows[cur][j - 1] + 1.0);
+            let substitute = rows[prev][j - 1] + if a[i - 1] == b[j - 1] { 0 } else { EDIT };
+            let mut d = substitute.min(rows[prev][j] + EDIT).min(rows[cur][j - 1] + EDIT);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && a[i - 1] != b[j - 1] {
                 d = d.min(rows[prev2][j - 2] + SWAP);
             }
             rows[cur][j] = d;
             row_min = row_min.min(d);
         }
-        if row_min > max {
+        if row_min > limit && previous_min > limit {
             return None;
         }
+        previous_min = row_min;
     }
     let d = rows[n % 3][m];
-    (d <= max).then_some(d)
+    (d <= limit).then_some(f32::from(d) / 4.0)
 }
 
-/// A word as the matcher compares it: its folded key and its plain spelling, as characters.
+/// A word as the matcher compares it: its folded key and its plain spelling, as characters,
+/// with a 64-bit set of the letters in each for a quick lower bound on the edit distance.
 #[derive(Clone, Copy)]
 struct Word<'a> {
     key: &'a [char],
     plain: &'a [char],
+    key_letters: u64,
+    plain_letters: u64,
+}
+
+fn letter_set(chars: &[char]) -> u64 {
+    chars.iter().fold(0, |set, c| set | 1u64 << (u32::from(*c) % 64))
+}
+
+/// Each edit adds or removes at most two letters from a word's letter set.
+fn may_be_within(a: u64, b: u64, edits: f32) -> bool {
+    ((a ^ b).count_ones() as f32) <= 2.0 * edits
 }
 
 /// 1 when the keys agree, less per typo, 0 past the allowed number of edits. Typos are judged
@@ -117,7 +139,13 @@ fn word_similarity(a: Word<'_>, b: Word<'_>) -> f64 {
         };
     }
     let allowed = allowed_edits(chars);
-    let cost = match (weighted_osa(a.key, b.key, allowed), weighted_osa(a.plain, b.plain, allowed)) {
+    let by_key = may_be_within(a.key_letters, b.key_letters, allowed)
+        .then(|| weighted_osa(a.key, b.key, allowed))
+        .flatten();
+    let by_plain = may_be_within(a.plain_letters, b.plain_letters, allowed)
+        .then(|| weighted_osa(a.plain, b.plain, allowed))
+        .flatten();
+    let cost = match (by_key, by_plain) {
         (Some(x), Some(y)) => x.min(y),
         (Some(x), None) | (None, Some(x)) => x,
         (None, None) => return 0.0,
@@ -140,6 +168,8 @@ struct QueryToken {
     text: String,
     key: Vec<char>,
     plain: Vec<char>,
+    key_letters: u64,
+    plain_letters: u64,
     id: Option<u32>,
     idf: f32,
 }
@@ -149,6 +179,8 @@ impl QueryToken {
         Word {
             key: &self.key,
             plain: &self.plain,
+            key_letters: self.key_letters,
+            plain_letters: self.plain_letters,
         }
     }
 }
@@ -161,6 +193,8 @@ pub struct Matcher {
     token_key: Vec<Box<[char]>>,
     /// A plain spelling of each token (the first one seen).
     token_plain: Vec<Box<[char]>>,
+    /// Letter sets of each token's key and plain spelling.
+    token_letters: Vec<(u64, u64)>,
     token_idf: Vec<f32>,
     postings: Vec<Vec<u32>>,
     glued: HashMap<Box<str>, Vec<u32>>,
@@ -194,13 +228,13 @@ fn idf(total: usize, df: usize) -> f32 {
 impl Matcher {
     pub fn new(entities: Vec<ListEntity>) -> Self {
         let mut names = Vec::new();
-        let mut vocab: HashMap<Box<str>, u32> = HashMap::new();
+        let mut vocab: HashMap<Box<str>, u32> = HashMap::default();
         let mut token_text: Vec<Box<str>> = Vec::new();
         let mut token_plain: Vec<Box<[char]>> = Vec::new();
         let mut postings: Vec<Vec<u32>> = Vec::new();
-        let mut glued: HashMap<Box<str>, Vec<u32>> = HashMap::new();
-        let mut exact: HashMap<Box<str>, Vec<u32>> = HashMap::new();
-        let mut identifiers: HashMap<String, Vec<(u32, u16)>> = HashMap::new();
+        let mut glued: HashMap<Box<str>, Vec<u32>> = HashMap::default();
+        let mut exact: HashMap<Box<str>, Vec<u32>> = HashMap::default();
+        let mut identifiers: HashMap<String, Vec<(u32, u16)>> = HashMap::default();
         for (e, entity) in entities.iter().enumerate() {
             let e = e as u32;
             for (n, list_name) in entity.names.iter().enumerate().take(usize::from(u16::MAX)) {
@@ -246,7 +280,7 @@ impl Matcher {
         for name in &mut names {
             name.weight = name.tokens.iter().map(|&t| token_idf[t as usize]).sum();
         }
-        let mut trigrams: HashMap<u64, Vec<u32>> = HashMap::new();
+        let mut trigrams: HashMap<u64, Vec<u32>> = HashMap::default();
         let token_key: Vec<Box<[char]>> = token_text.iter().map(|t| t.chars().collect()).collect();
         for (t, key) in token_key.iter().enumerate() {
             if key.len() + 1 >= MIN_FUZZY_CHARS {
@@ -271,6 +305,11 @@ impl Matcher {
             entities,
             names,
             vocab,
+            token_letters: token_key
+                .iter()
+                .zip(&token_plain)
+                .map(|(k, p)| (letter_set(k), letter_set(p)))
+                .collect(),
             token_key,
             token_plain,
             token_idf,
@@ -296,11 +335,11 @@ impl Matcher {
 
     /// Matches scoring at least `min_score`, best first, at most one per entity.
     pub fn find(&self, query: PartyQuery<'_>, min_score: f64) -> Vec<PartyMatch<'_>> {
-        let mut best: HashMap<u32, PartyMatch<'_>> = HashMap::new();
+        let mut best: HashMap<u32, PartyMatch<'_>> = HashMap::default();
         let found = self
             .by_identifier(query.identifiers)
             .into_iter()
-            .chain(self.by_name(query.name));
+            .chain(self.by_name(query.name, min_score));
         for (e, m) in found {
             if m.score < min_score {
                 continue;
@@ -387,9 +426,13 @@ impl Matcher {
                 continue;
             }
             let id = self.vocab.get(text.as_str()).copied();
+            let key: Vec<char> = text.chars().collect();
+            let plain: Vec<char> = plain.chars().collect();
             out.push(QueryToken {
-                key: text.chars().collect(),
-                plain: plain.chars().collect(),
+                key_letters: letter_set(&key),
+                plain_letters: letter_set(&plain),
+                key,
+                plain,
                 idf: id.map_or(self.unknown_idf, |t| self.token_idf[t as usize]),
                 text: text.clone(),
                 id,
@@ -399,33 +442,54 @@ impl Matcher {
     }
 
     fn word(&self, t: u32) -> Word<'_> {
+        let (key_letters, plain_letters) = self.token_letters[t as usize];
         Word {
             key: &self.token_key[t as usize],
             plain: &self.token_plain[t as usize],
+            key_letters,
+            plain_letters,
         }
     }
 
     /// Vocabulary tokens within one typo of `token`, with their similarity.
     fn similar_tokens(&self, token: &QueryToken) -> Vec<(u32, f64)> {
-        let rarest = |text: &[char]| {
+        // Tokens sharing enough of the query's rarest trigrams. An edit destroys at most three
+        // trigrams (a swap four), so of the rarest ten, those beyond what the allowed edits can
+        // destroy must stand.
+        let shared = |text: &[char]| -> Vec<u32> {
             let mut keys: Vec<(usize, u64)> = trigram_keys(text)
                 .into_iter()
                 .map(|k| (self.trigrams.get(&k).map_or(0, Vec::len), k))
                 .collect();
             keys.sort_unstable();
             keys.dedup_by_key(|(_, k)| *k);
-            keys.truncate(FUZZY_TRIGRAMS);
-            keys
+            keys.truncate(MAX_FUZZY_TRIGRAMS);
+            let destroyable = 4 * allowed_edits(text.len() + 1) as usize;
+            let need = keys.len().saturating_sub(destroyable).clamp(1, 2);
+            // Rarest first, within a budget: words made only of very common trigrams are left
+            // to the exact paths rather than making every query slow.
+            let mut hits: Vec<u32> = Vec::new();
+            for list in keys.iter().filter_map(|(_, k)| self.trigrams.get(k)) {
+                if hits.len() + list.len() > FUZZY_HIT_BUDGET {
+                    break;
+                }
+                hits.extend_from_slice(list);
+            }
+            hits.sort_unstable();
+            let mut out = Vec::new();
+            for run in hits.chunk_by(|a, b| a == b) {
+                if run.len() >= need {
+                    out.push(run[0]);
+                }
+            }
+            out
         };
-        let mut candidates: Vec<u32> = rarest(&token.key)
-            .into_iter()
-            .chain(rarest(&token.plain))
-            .filter_map(|(_, k)| self.trigrams.get(&k))
-            .flatten()
-            .copied()
-            .collect();
+        let mut candidates = shared(&token.key);
+        candidates.extend(shared(&token.plain));
         candidates.sort_unstable();
         candidates.dedup();
+        let allowed = allowed_edits(token.key.len() + 1) as usize;
+        candidates.retain(|&t| self.token_key[t as usize].len().abs_diff(token.key.len()) <= allowed);
         candidates
             .into_iter()
             .filter_map(|t| {
@@ -435,7 +499,7 @@ impl Matcher {
             .collect()
     }
 
-    fn by_name(&self, name: &str) -> Vec<(u32, PartyMatch<'_>)> {
+    fn by_name(&self, name: &str, min_score: f64) -> Vec<(u32, PartyMatch<'_>)> {
         let query = normalize(name);
         if query.tokens.is_empty() {
             return Vec::new();
@@ -444,7 +508,7 @@ impl Matcher {
         let query_weight: f32 = tokens.iter().map(|t| t.idf).sum();
 
         // Cheap estimate: IDF mass of the query found in each name.
-        let mut estimate: HashMap<u32, f32> = HashMap::new();
+        let mut estimate: HashMap<u32, f32> = HashMap::default();
         let add = |estimate: &mut HashMap<u32, f32>, names: &[u32], weight: f32| {
             for &n in names {
                 *estimate.entry(n).or_insert(0.0) += weight;
@@ -459,14 +523,6 @@ impl Matcher {
                 Some(t) => {
                     if common.is_none_or(|c| self.postings[c as usize].len() > self.postings[t as usize].len()) {
                         common = Some(t);
-                    }
-                }
-                None if token.key.len() + 1 >= MIN_FUZZY_CHARS => {
-                    for (t, sim) in self.similar_tokens(token) {
-                        let list = &self.postings[t as usize];
-                        if list.len() <= self.max_postings {
-                            add(&mut estimate, list, token.idf * sim as f32);
-                        }
                     }
                 }
                 None => {}
@@ -485,6 +541,20 @@ impl Matcher {
                 add(&mut estimate, &self.postings[t as usize], self.token_idf[t as usize]);
             }
         }
+        // Words the lists do not know may be typos. Looking for their near neighbours is the
+        // expensive path, so it is taken only when the known words found no strong candidate.
+        let quick = |found: f32, n: u32| 2.0 * found / (query_weight + self.names[n as usize].weight);
+        let best_quick = estimate.iter().map(|(&n, &found)| quick(found, n)).fold(0.0f32, f32::max);
+        if best_quick < FUZZY_LOOKUP_BELOW {
+            for token in tokens.iter().filter(|t| t.id.is_none() && t.key.len() + 1 >= MIN_FUZZY_CHARS) {
+                for (t, sim) in self.similar_tokens(token) {
+                    let list = &self.postings[t as usize];
+                    if list.len() <= self.max_postings {
+                        add(&mut estimate, list, token.idf * sim as f32);
+                    }
+                }
+            }
+        }
         if estimate.is_empty()
             && let Some(t) = common
         {
@@ -493,10 +563,7 @@ impl Matcher {
             add(&mut estimate, &list[..list.len().min(self.max_postings)], self.token_idf[t as usize]);
         }
 
-        let mut ranked: Vec<(f32, u32)> = estimate
-            .into_iter()
-            .map(|(n, found)| (2.0 * found / (query_weight + self.names[n as usize].weight), n))
-            .collect();
+        let mut ranked: Vec<(f32, u32)> = estimate.into_iter().map(|(n, found)| (quick(found, n), n)).collect();
         if ranked.len() > CANDIDATES_SCORED {
             ranked.select_nth_unstable_by(CANDIDATES_SCORED, |a, b| b.0.total_cmp(&a.0));
             ranked.truncate(CANDIDATES_SCORED);
@@ -508,7 +575,7 @@ impl Matcher {
 
         let mut out = Vec::with_capacity(candidates.len());
         for n in candidates {
-            if let Some(m) = self.score_name(&tokens, query_weight, &query.legal_forms, n) {
+            if let Some(m) = self.score_name(&tokens, query_weight, &query.legal_forms, n, min_score) {
                 out.push(m);
             }
         }
@@ -523,13 +590,14 @@ impl Matcher {
     }
 
     /// Full alignment score of the query against one list name, or `None` when nothing
-    /// distinctive matched.
+    /// distinctive matched or it scores below `min_score`.
     fn score_name(
         &self,
         query: &[QueryToken],
         query_weight: f32,
         query_legal: &[LegalFamily],
         n: u32,
+        min_score: f64,
     ) -> Option<(u32, PartyMatch<'_>)> {
         let name = &self.names[n as usize];
         let listed = &name.tokens;
@@ -563,7 +631,12 @@ impl Matcher {
         for j in 0..listed.len().saturating_sub(1) {
             let (a, b) = (listed[j], listed[j + 1]);
             join(&mut key, &mut plain, self.word(a), self.word(b));
-            let pair = Word { key: &key, plain: &plain };
+            let pair = Word {
+                key: &key,
+                plain: &plain,
+                key_letters: letter_set(&key),
+                plain_letters: letter_set(&plain),
+            };
             for (i, q) in query.iter().enumerate() {
                 if q.id == Some(a) || q.id == Some(b) {
                     continue;
@@ -581,7 +654,12 @@ impl Matcher {
         for i in 0..query.len().saturating_sub(1) {
             let (qa, qb) = (&query[i], &query[i + 1]);
             join(&mut key, &mut plain, qa.word(), qb.word());
-            let pair = Word { key: &key, plain: &plain };
+            let pair = Word {
+                key: &key,
+                plain: &plain,
+                key_letters: letter_set(&key),
+                plain_letters: letter_set(&plain),
+            };
             for (j, &t) in listed.iter().enumerate() {
                 if qa.id == Some(t) || qb.id == Some(t) {
                     continue;
@@ -624,6 +702,9 @@ impl Matcher {
             adjust -= LEGAL_FORM_PENALTY;
         }
         let score = ((coverage + adjust).min(1.0) * name_weight(list_name.kind, listed.len())).max(0.0);
+        if score < min_score {
+            return None;
+        }
         let (matched_on, what) = match list_name.kind {
             NameKind::Primary => (MatchedOn::Name, "listed name"),
             NameKind::Alias => (MatchedOn::Alias, "listed alias"),
@@ -667,6 +748,8 @@ mod tests {
         assert_eq!(osa("eimer", "seimeh", 2.0), Some(2.0));
         assert_eq!(osa("", "abc", 5.0), Some(3.0));
         assert_eq!(osa("shuvalov", "suhvalov", 1.0), Some(0.75));
+        assert_eq!(osa("vkp", "vpk", 0.75), Some(0.75));
+        assert_eq!(osa("ab", "ba", 0.75), Some(0.75));
     }
 
     fn entity(id: &str, kind: EntityKind, names: &[(&str, NameKind)], identifiers: Vec<ListIdentifier>) -> ListEntity {

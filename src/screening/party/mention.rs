@@ -1,7 +1,7 @@
 //! Listed names mentioned inside free text ("c/o OOO Sovtekh, Moscow"), found with one
 //! Aho-Corasick automaton over the folded, distinctive list names. Text and names are folded the
 //! same way and padded with spaces, so only whole words match.
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
@@ -31,7 +31,7 @@ impl MentionIndex {
         distinct_idf: f32,
         single_word_idf: f32,
     ) -> Self {
-        let mut patterns: HashMap<String, usize> = HashMap::new();
+        let mut patterns: HashMap<String, usize> = HashMap::default();
         let mut owners: Vec<Vec<(u32, u16)>> = Vec::new();
         for name in names {
             // Person names appear in text in any order and are common; only organisations,

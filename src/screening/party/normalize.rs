@@ -45,15 +45,15 @@ pub fn normalize(name: &str) -> NormalizedName {
     let folded: Vec<String> = raw_tokens(name).iter().map(|t| fold_homoglyphs(t)).collect();
     let plain: Vec<String> = folded.iter().map(|t| to_plain_latin(t)).collect();
     let light: Vec<String> = folded.iter().map(|t| fold_phonetic(t)).collect();
-    let (kept, legal_forms) = legal::extract(&light);
+    let mut keys: Vec<String> = light.iter().map(|t| finish(t)).collect();
+    let (kept, legal_forms) = legal::extract(&light, &keys);
     let mut out = NormalizedName {
         legal_forms,
         ..NormalizedName::default()
     };
     for i in kept {
-        let key = finish(&light[i]);
-        if !key.is_empty() {
-            out.tokens.push(key);
+        if !keys[i].is_empty() {
+            out.tokens.push(std::mem::take(&mut keys[i]));
             out.plain.push(plain[i].clone());
         }
     }
@@ -293,10 +293,12 @@ fn cyrillic_to_key(c: char) -> Option<&'static str> {
 
 /// A Latin character without diacritics, as ASCII where possible.
 fn push_ascii(c: char, out: &mut String) {
-    if let Some(s) = latin_special(c) {
+    if c.is_ascii() {
+        out.push(c);
+    } else if let Some(s) = latin_special(c) {
         out.push_str(s);
     } else {
-        out.extend(c.to_string().nfd().filter(|c| !is_combining_mark(*c)));
+        out.extend(std::iter::once(c).nfd().filter(|c| !is_combining_mark(*c)));
     }
 }
 
