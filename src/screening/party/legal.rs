@@ -6,6 +6,8 @@ use std::sync::LazyLock;
 
 use super::normalize::{finish, fold_light};
 
+use LegalFamily::*;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum LegalFamily {
     /// OOO, LLC, Ltd, GmbH, TOO, OsOO, TOV, Ltd. Şti., Co., Ltd., FZE, FZCO, FZ-LLC…
@@ -23,13 +25,29 @@ pub enum LegalFamily {
 }
 
 impl LegalFamily {
+    /// The families as a bit set, neutral words left out.
+    pub fn mask(families: &[LegalFamily]) -> u8 {
+        families.iter().fold(0, |mask, f| {
+            mask | match f {
+                LimitedLiability => 1,
+                JointStock => 2,
+                SoleProprietor => 4,
+                StateEnterprise => 8,
+                Partnership => 16,
+                Neutral => 0,
+            }
+        })
+    }
+
     /// +1 same family, −1 conflicting families, 0 when either side has none.
     pub fn agreement(query: &[LegalFamily], listed: &[LegalFamily]) -> i8 {
-        let q: Vec<_> = query.iter().filter(|f| **f != LegalFamily::Neutral).collect();
-        let l: Vec<_> = listed.iter().filter(|f| **f != LegalFamily::Neutral).collect();
-        if q.is_empty() || l.is_empty() {
+        LegalFamily::agreement_of_masks(LegalFamily::mask(query), LegalFamily::mask(listed))
+    }
+
+    pub fn agreement_of_masks(query: u8, listed: u8) -> i8 {
+        if query == 0 || listed == 0 {
             0
-        } else if q.iter().any(|f| l.contains(f)) {
+        } else if query & listed != 0 {
             1
         } else {
             -1
@@ -37,7 +55,6 @@ impl LegalFamily {
     }
 }
 
-use LegalFamily::*;
 
 /// Written in Latin; Cyrillic spellings (`ООО`, `ТОО`, `Общество с ограниченной
 /// ответственностью`) fold onto the same tokens.

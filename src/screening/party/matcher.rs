@@ -10,8 +10,8 @@
 use rustc_hash::FxHashMap as HashMap;
 
 use super::legal::LegalFamily;
-use super::mention::MentionIndex;
-use super::normalize::{normalize, normalize_identifier};
+use super::mention::{MentionIndex, MentionThresholds};
+use super::normalize::{fold_words, normalize, normalize_identifier};
 use super::{EntityKind, IdentifierCategory, ListEntity, NameKind, PartyMatch, PartyQuery};
 use crate::screening::model::{Identifier, MatchedOn};
 
@@ -26,9 +26,14 @@ const SHORT_TRANSPOSITION_SIMILARITY: f64 = 0.85;
 /// this.
 const FUZZY_LOOKUP_BELOW: f32 = 0.6;
 /// At most this many trigram postings are read per query word.
-const FUZZY_HIT_BUDGET: usize = 2_000;
+const FUZZY_HIT_BUDGET: usize = 800;
 /// How many of a query word's rarest trigrams are used to find words one typo away.
 const MAX_FUZZY_TRIGRAMS: usize = 10;
+/// Words in at most this many names (or a thousandth of them, if more) are rare enough to
+/// bring candidates.
+const MIN_MAX_POSTINGS: usize = 300;
+/// How many of the query's rarest words bring candidates.
+const CANDIDATE_WORDS: usize = 3;
 /// How many candidates, by the cheap estimate, get the full alignment score.
 const CANDIDATES_SCORED: usize = 24;
 const LEGAL_FORM_BONUS: f64 = 0.02;
@@ -159,7 +164,8 @@ pub(super) struct IndexedName {
     /// Folded token ids, in the name's order, without repeats.
     pub tokens: Box<[u32]>,
     weight: f32,
-    legal: Box<[LegalFamily]>,
+    /// Legal-form families present, as a [`LegalFamily::mask`].
+    legal: u8,
 }
 
 /// A query token: its folded text and plain spelling, its id when the lists know it, and its
@@ -197,9 +203,10 @@ pub struct Matcher {
     token_letters: Vec<(u64, u64)>,
     token_idf: Vec<f32>,
     postings: Vec<Vec<u32>>,
-    glued: HashMap<Box<str>, Vec<u32>>,
+    glued: HashIndex,
+    /// Trigram → vocabulary tokens; few distinct keys, read often: a hash map.
     trigrams: HashMap<u64, Vec<u32>>,
-    exact: HashMap<Box<str>, Vec<u32>>,
+    exact: HashIndex,
     identifiers: HashMap<String, Vec<(u32, u16)>>,
     mentions: MentionIndex,
     /// Weight of a query word no list name has.
@@ -208,6 +215,42 @@ pub struct Matcher {
     distinct_idf: f32,
     /// Tokens in more names than this are too common to find candidates with.
     max_postings: usize,
+}
+
+/// A multimap from 64-bit keys to ids in one sorted vector: a fraction of the memory of a
+/// hash map of vectors at a million names. Keys that are hashes of text may collide; that only
+/// adds a candidate, which scoring then judges.
+#[derive(Default)]
+struct HashIndex(Vec<(u64, u32)>);
+
+impl HashIndex {
+    fn push(&mut self, key: u64, id: u32) {
+        self.0.push((key, id));
+    }
+
+    /// Sorts and deduplicates; call once after the last push.
+    fn seal(&mut self) {
+        self.0.sort_unstable();
+        self.0.dedup();
+        self.0.shrink_to_fit();
+    }
+
+    fn get(&self, key: u64) -> &[(u64, u32)] {
+        let start = self.0.partition_point(|&(k, _)| k < key);
+        let end = start + self.0[start..].partition_point(|&(k, _)| k == key);
+        &self.0[start..end]
+    }
+}
+
+/// Hash of the concatenation of `parts`.
+fn text_hash(parts: &[&str]) -> u64 {
+    use std::hash::Hasher;
+    let mut hasher = rustc_hash::FxHasher::default();
+    for part in parts {
+        hasher.write(part.as_bytes());
+    }
+    hasher.write_u8(0xff);
+    hasher.finish()
 }
 
 fn trigram_keys(token: &[char]) -> Vec<u64> {
@@ -232,8 +275,8 @@ impl Matcher {
         let mut token_text: Vec<Box<str>> = Vec::new();
         let mut token_plain: Vec<Box<[char]>> = Vec::new();
         let mut postings: Vec<Vec<u32>> = Vec::new();
-        let mut glued: HashMap<Box<str>, Vec<u32>> = HashMap::default();
-        let mut exact: HashMap<Box<str>, Vec<u32>> = HashMap::default();
+        let mut glued = HashIndex::default();
+        let mut exact = HashIndex::default();
         let mut identifiers: HashMap<String, Vec<(u32, u16)>> = HashMap::default();
         for (e, entity) in entities.iter().enumerate() {
             let e = e as u32;
@@ -257,15 +300,15 @@ impl Matcher {
                     }
                 }
                 for pair in normalized.tokens.windows(2) {
-                    glued.entry(format!("{}{}", pair[0], pair[1]).into()).or_default().push(id);
+                    glued.push(text_hash(&[&pair[0], &pair[1]]), id);
                 }
-                exact.entry(normalized.key().into()).or_default().push(id);
+                exact.push(text_hash(&[&normalized.key()]), id);
                 names.push(IndexedName {
                     entity: e,
                     name: n as u16,
                     tokens: tokens.into(),
                     weight: 0.0,
-                    legal: normalized.legal_forms.into(),
+                    legal: LegalFamily::mask(&normalized.legal_forms),
                 });
             }
             for (i, ident) in entity.identifiers.iter().enumerate().take(usize::from(u16::MAX)) {
@@ -288,19 +331,27 @@ impl Matcher {
                 keys.extend(trigram_keys(&token_plain[t]));
                 keys.sort_unstable();
                 keys.dedup();
-                for key in keys {
-                    let list = trigrams.entry(key).or_default();
-                    if list.last() != Some(&(t as u32)) {
-                        list.push(t as u32);
-                    }
+                for k in keys {
+                    trigrams.entry(k).or_default().push(t as u32);
                 }
             }
         }
+        glued.seal();
+        exact.seal();
         let distinct_df = (total / 200).max(20);
         let distinct_idf = idf(total, distinct_df);
         // A one-word name is looked for in free text only if at most three list names use it.
         let single_word_idf = idf(total, 3);
-        let mentions = MentionIndex::new(&entities, &names, &token_text, &token_idf, distinct_idf, single_word_idf);
+        let mentions = MentionIndex::new(
+            &entities,
+            &names,
+            |t| token_key[t as usize].len(),
+            &token_idf,
+            MentionThresholds {
+                distinct_idf,
+                single_word_idf,
+            },
+        );
         Matcher {
             entities,
             names,
@@ -321,7 +372,7 @@ impl Matcher {
             mentions,
             unknown_idf: idf(total, 1),
             distinct_idf,
-            max_postings: (total / 50).max(1_000),
+            max_postings: (total / 1_000).max(MIN_MAX_POSTINGS),
         }
     }
 
@@ -364,7 +415,11 @@ impl Matcher {
 
     /// Listed entities named inside free text (an address, a goods description).
     pub fn mentions(&self, text: &str) -> Vec<PartyMatch<'_>> {
-        let mut found = self.mentions.find(text);
+        let words: Vec<Option<u32>> = fold_words(text)
+            .iter()
+            .map(|w| self.vocab.get(w.as_str()).copied())
+            .collect();
+        let mut found = self.mentions.find(&words);
         found.sort_unstable();
         found.dedup_by_key(|(e, _)| *e);
         found
@@ -514,22 +569,36 @@ impl Matcher {
                 *estimate.entry(n).or_insert(0.0) += weight;
             }
         };
-        let mut common: Option<u32> = None;
+        // Rare words bring candidates; common ones only add to candidates found otherwise,
+        // checked name by name, which is cheaper than walking their long postings.
+        let mut common: Vec<&QueryToken> = Vec::new();
+        let mut rare: Vec<(usize, &QueryToken)> = Vec::new();
         for token in &tokens {
             match token.id {
                 Some(t) if self.postings[t as usize].len() <= self.max_postings => {
-                    add(&mut estimate, &self.postings[t as usize], token.idf);
+                    rare.push((self.postings[t as usize].len(), token));
                 }
-                Some(t) => {
-                    if common.is_none_or(|c| self.postings[c as usize].len() > self.postings[t as usize].len()) {
-                        common = Some(t);
-                    }
-                }
+                Some(_) => common.push(token),
                 None => {}
             }
             // A word the list writes as two ("ELEKTRO KOM").
-            if let Some(list) = self.glued.get(token.text.as_str()) {
+            let list = self.glued.get(text_hash(&[&token.text]));
+            for &(_, n) in list {
+                *estimate.entry(n).or_insert(0.0) += token.idf;
+            }
+        }
+        // The rarest words bring candidates; the others only add to them.
+        rare.sort_by_key(|(df, _)| *df);
+        for (k, (_, token)) in rare.iter().enumerate() {
+            let list = token.id.map_or(&[][..], |t| &self.postings[t as usize]);
+            if k < CANDIDATE_WORDS {
                 add(&mut estimate, list, token.idf);
+            } else {
+                for n in list {
+                    if let Some(found) = estimate.get_mut(n) {
+                        *found += token.idf;
+                    }
+                }
             }
         }
         // Two words the list writes as one.
@@ -556,11 +625,19 @@ impl Matcher {
             }
         }
         if estimate.is_empty()
-            && let Some(t) = common
+            && let Some(rarest) = common.iter().filter_map(|q| q.id).min_by_key(|&t| self.postings[t as usize].len())
         {
             // Every word is common: still look, in the rarest word's names.
-            let list = &self.postings[t as usize];
-            add(&mut estimate, &list[..list.len().min(self.max_postings)], self.token_idf[t as usize]);
+            let list = &self.postings[rarest as usize];
+            add(&mut estimate, &list[..list.len().min(self.max_postings)], self.token_idf[rarest as usize]);
+            common.retain(|q| q.id != Some(rarest));
+        }
+        for token in common {
+            for (n, found) in estimate.iter_mut() {
+                if token.id.is_some_and(|t| self.names[*n as usize].tokens.contains(&t)) {
+                    *found += token.idf;
+                }
+            }
         }
 
         let mut ranked: Vec<(f32, u32)> = estimate.into_iter().map(|(n, found)| (quick(found, n), n)).collect();
@@ -569,7 +646,7 @@ impl Matcher {
             ranked.truncate(CANDIDATES_SCORED);
         }
         let mut candidates: Vec<u32> = ranked.into_iter().map(|(_, n)| n).collect();
-        candidates.extend(self.exact.get(query.key().as_str()).into_iter().flatten());
+        candidates.extend(self.exact.get(text_hash(&[&query.key()])).iter().map(|&(_, n)| n));
         candidates.sort_unstable();
         candidates.dedup();
 
@@ -609,8 +686,23 @@ impl Matcher {
                 *distinctive = true;
             }
         };
+        // Exact words first; the edit distance is only worth computing between the words
+        // left over on both sides.
         for (i, q) in query.iter().enumerate() {
+            if let Some(j) = q.id.and_then(|id| listed.iter().position(|&t| t == id)) {
+                best_q[i] = 1.0;
+                best_l[j] = 1.0;
+                note(1.0, listed[j], &mut distinctive);
+            }
+        }
+        for (i, q) in query.iter().enumerate() {
+            if best_q[i] >= 1.0 {
+                continue;
+            }
             for (j, &t) in listed.iter().enumerate() {
+                if best_l[j] >= 1.0 {
+                    continue;
+                }
                 let s = self.similarity(q, t);
                 best_q[i] = best_q[i].max(s);
                 best_l[j] = best_l[j].max(s);
@@ -628,7 +720,11 @@ impl Matcher {
             plain.extend_from_slice(x.plain);
             plain.extend_from_slice(y.plain);
         };
+        let unmatched_q = best_q.iter().any(|s| *s < 1.0);
         for j in 0..listed.len().saturating_sub(1) {
+            if !unmatched_q || (best_l[j] >= 1.0 && best_l[j + 1] >= 1.0) {
+                continue;
+            }
             let (a, b) = (listed[j], listed[j + 1]);
             join(&mut key, &mut plain, self.word(a), self.word(b));
             let pair = Word {
@@ -651,7 +747,11 @@ impl Matcher {
                 }
             }
         }
+        let unmatched_l = best_l.iter().any(|s| *s < 1.0);
         for i in 0..query.len().saturating_sub(1) {
+            if !unmatched_l || (best_q[i] >= 1.0 && best_q[i + 1] >= 1.0) {
+                continue;
+            }
             let (qa, qb) = (&query[i], &query[i + 1]);
             join(&mut key, &mut plain, qa.word(), qb.word());
             let pair = Word {
@@ -693,7 +793,7 @@ impl Matcher {
 
         let entity = &self.entities[name.entity as usize];
         let list_name = &entity.names[usize::from(name.name)];
-        let mut adjust = match LegalFamily::agreement(query_legal, &name.legal) {
+        let mut adjust = match LegalFamily::agreement_of_masks(LegalFamily::mask(query_legal), name.legal) {
             1 => LEGAL_FORM_BONUS,
             -1 => -LEGAL_FORM_PENALTY,
             _ => 0.0,
