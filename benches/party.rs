@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, criterion_group, criterion_main};
 use tradescreen::lists::{self, ListSource};
 use tradescreen::screening::party::normalize::normalize;
-use tradescreen::screening::party::{EntityKind, ListEntity, ListName, Matcher, NameKind, PartyQuery};
+use tradescreen::screening::party::{
+    EntityKind, ListEntity, ListName, Matcher, NameKind, PartyQuery,
+};
 
 /// The names of the dev queries, by variant.
 fn dev_names(variants: &[&str]) -> Vec<String> {
@@ -18,13 +20,20 @@ fn dev_names(variants: &[&str]) -> Vec<String> {
     let text = std::fs::read_to_string(path).expect("dev queries are bundled");
     text.lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|v| variants.iter().any(|k| v["variant"].as_str().is_some_and(|s| s.starts_with(k))))
+        .filter(|v| {
+            variants
+                .iter()
+                .any(|k| v["variant"].as_str().is_some_and(|s| s.starts_with(k)))
+        })
         .filter_map(|v| v["name"].as_str().map(str::to_owned))
         .collect()
 }
 
 fn query(name: &str) -> PartyQuery<'_> {
-    PartyQuery { name, identifiers: &[] }
+    PartyQuery {
+        name,
+        identifiers: &[],
+    }
 }
 
 fn ofac(c: &mut Criterion) {
@@ -102,9 +111,14 @@ impl Rng {
 
 /// Russian-looking pseudo-words from syllables.
 fn vocabulary(rng: &mut Rng, size: usize) -> Vec<String> {
-    const ONSETS: &[&str] = &["b", "v", "g", "d", "zh", "z", "k", "l", "m", "n", "p", "r", "s", "t", "f", "kh", "ts", "ch", "sh", "st", "pr", "tr", "gr", "kr"];
+    const ONSETS: &[&str] = &[
+        "b", "v", "g", "d", "zh", "z", "k", "l", "m", "n", "p", "r", "s", "t", "f", "kh", "ts",
+        "ch", "sh", "st", "pr", "tr", "gr", "kr",
+    ];
     const VOWELS: &[&str] = &["a", "e", "i", "o", "u", "ya", "yu", "y"];
-    const ENDINGS: &[&str] = &["", "ov", "ev", "in", "sk", "tekh", "prom", "servis", "stroy", "neft", "mash", "kom"];
+    const ENDINGS: &[&str] = &[
+        "", "ov", "ev", "in", "sk", "tekh", "prom", "servis", "stroy", "neft", "mash", "kom",
+    ];
     let mut words = Vec::with_capacity(size);
     let mut seen = std::collections::HashSet::new();
     while words.len() < size {
@@ -121,7 +135,17 @@ fn vocabulary(rng: &mut Rng, size: usize) -> Vec<String> {
     words
 }
 
-const LEGAL_FORMS: &[&str] = &["OOO", "AO", "LLC", "JSC", "PAO", "LIMITED", "TOO", "FZE", "CO., LTD."];
+const LEGAL_FORMS: &[&str] = &[
+    "OOO",
+    "AO",
+    "LLC",
+    "JSC",
+    "PAO",
+    "LIMITED",
+    "TOO",
+    "FZE",
+    "CO., LTD.",
+];
 
 fn synthetic_entities(aliases: usize) -> (Vec<ListEntity>, Vec<String>) {
     let mut rng = Rng(0x5EED_1234_ABCD_0001);
@@ -129,7 +153,9 @@ fn synthetic_entities(aliases: usize) -> (Vec<ListEntity>, Vec<String>) {
     let mut entities = Vec::with_capacity(aliases / 4);
     let mut all_names = Vec::with_capacity(aliases);
     let name = |rng: &mut Rng| {
-        let mut parts: Vec<&str> = (0..(2 + rng.below(3))).map(|_| words[rng.skewed(words.len())].as_str()).collect();
+        let mut parts: Vec<&str> = (0..(2 + rng.below(3)))
+            .map(|_| words[rng.skewed(words.len())].as_str())
+            .collect();
         if rng.below(2) == 0 {
             parts.push(LEGAL_FORMS[rng.below(LEGAL_FORMS.len())]);
         }
@@ -140,7 +166,11 @@ fn synthetic_entities(aliases: usize) -> (Vec<ListEntity>, Vec<String>) {
         let names: Vec<ListName> = (0..4)
             .map(|k| ListName {
                 name: name(&mut rng),
-                kind: if k == 0 { NameKind::Primary } else { NameKind::Alias },
+                kind: if k == 0 {
+                    NameKind::Primary
+                } else {
+                    NameKind::Alias
+                },
             })
             .collect();
         all_names.extend(names.iter().map(|n| n.name.clone()));

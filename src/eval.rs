@@ -53,7 +53,11 @@ fn quantile(latencies: &[Duration], q: f64) -> Duration {
 
 impl ClassStats {
     pub fn fraction(&self) -> f64 {
-        if self.total == 0 { 0.0 } else { self.correct as f64 / self.total as f64 }
+        if self.total == 0 {
+            0.0
+        } else {
+            self.correct as f64 / self.total as f64
+        }
     }
 }
 
@@ -92,14 +96,21 @@ impl EvalReport {
 
 /// Runs every query against `matcher`; a query counts as a hit when it scores `threshold` or
 /// more (the policy's review threshold: what would raise a finding).
-pub fn run(matcher: &Matcher, threshold: f64, queries: impl BufRead) -> Result<EvalReport, EvalError> {
+pub fn run(
+    matcher: &Matcher,
+    threshold: f64,
+    queries: impl BufRead,
+) -> Result<EvalReport, EvalError> {
     let mut report = EvalReport::default();
     for (i, line) in queries.lines().enumerate() {
         let line = line?;
         if line.trim().is_empty() {
             continue;
         }
-        let query: Query = serde_json::from_str(&line).map_err(|source| EvalError::Parse { line: i + 1, source })?;
+        let query: Query = serde_json::from_str(&line).map_err(|source| EvalError::Parse {
+            line: i + 1,
+            source,
+        })?;
         let started = Instant::now();
         let found = matcher.find(
             PartyQuery {
@@ -132,7 +143,9 @@ pub fn run(matcher: &Matcher, threshold: f64, queries: impl BufRead) -> Result<E
                     },
                     0.0,
                 );
-                all.iter().find(|m| m.entity.entity_id == *expected).map(|m| m.score)
+                all.iter()
+                    .find(|m| m.entity.entity_id == *expected)
+                    .map(|m| m.score)
             });
             report.misses.push(Miss {
                 expected_score,
@@ -160,7 +173,11 @@ impl fmt::Display for EvalReport {
             "class", "queries", "correct", "fraction", "p50 µs", "p99 µs"
         )?;
         let us = |d: Duration| d.as_secs_f64() * 1e6;
-        for (class, stats) in self.classes.iter().chain([(&"negatives".to_owned(), &self.negatives)]) {
+        for (class, stats) in self
+            .classes
+            .iter()
+            .chain([(&"negatives".to_owned(), &self.negatives)])
+        {
             writeln!(
                 f,
                 "{class:<16} {:>7} {:>7} {:>9.4} {:>9.1} {:>9.1}",

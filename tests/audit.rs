@@ -8,17 +8,6 @@ use tonic::Code;
 use tonic_types::StatusExt;
 use tradescreen::pb;
 
-async fn screen(server: &TestServer, inv: pb::Invoice) -> pb::Verdict {
-    let mut client = server.screening().await;
-    verdict_of(
-        client
-            .screen_invoice(request(inv))
-            .await
-            .unwrap()
-            .into_inner(),
-    )
-}
-
 fn from_exporter(id: &str, mut inv: pb::Invoice) -> pb::Invoice {
     inv.exporter.as_mut().unwrap().id = id.into();
     inv

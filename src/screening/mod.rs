@@ -189,7 +189,11 @@ impl Screener {
             name: &party.name,
             identifiers: &party.identifiers,
         };
-        let shown_name = if party.name.is_empty() { "(no name)" } else { party.name.as_str() };
+        let shown_name = if party.name.is_empty() {
+            "(no name)"
+        } else {
+            party.name.as_str()
+        };
         let by_name = self.parties.find(query, self.policy.parties.review_score);
         let mut matched: Vec<(&str, &str)> = by_name
             .iter()
@@ -214,7 +218,11 @@ impl Screener {
                 continue;
             }
             matched.push(key);
-            let said = format!("The {}'s address \"{}\"", party.role.label().to_lowercase(), party.address);
+            let said = format!(
+                "The {}'s address \"{}\"",
+                party.role.label().to_lowercase(),
+                party.address
+            );
             if let Some(f) = self.party_finding(&m, &said) {
                 findings.push(Finding {
                     party_role: Some(party.role),
@@ -232,7 +240,10 @@ impl Screener {
                 continue;
             }
             for m in self.parties.mentions(&line.description) {
-                let said = format!("Line {}'s description \"{}\"", line.line_number, line.description);
+                let said = format!(
+                    "Line {}'s description \"{}\"",
+                    line.line_number, line.description
+                );
                 if let Some(f) = self.party_finding(&m, &said) {
                     findings.push(Finding {
                         line_number: line.line_number,

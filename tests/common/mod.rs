@@ -171,3 +171,15 @@ pub fn kinds(v: &pb::Verdict) -> Vec<pb::FindingKind> {
         .map(|f| pb::FindingKind::try_from(f.kind).unwrap())
         .collect()
 }
+
+/// Screens one invoice on `server` and returns its verdict.
+pub async fn screen(server: &TestServer, invoice: pb::Invoice) -> pb::Verdict {
+    let mut client = server.screening().await;
+    verdict_of(
+        client
+            .screen_invoice(request(invoice))
+            .await
+            .unwrap()
+            .into_inner(),
+    )
+}

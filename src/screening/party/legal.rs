@@ -55,12 +55,17 @@ impl LegalFamily {
     }
 }
 
-
 /// Written in Latin; Cyrillic spellings (`ООО`, `ТОО`, `Общество с ограниченной
 /// ответственностью`) fold onto the same tokens.
 const PHRASES: &[(&str, LegalFamily)] = &[
-    ("obshchestvo s ogranichennoi otvetstvennostyu", LimitedLiability),
-    ("tovarishchestvo s ogranichennoi otvetstvennostyu", LimitedLiability),
+    (
+        "obshchestvo s ogranichennoi otvetstvennostyu",
+        LimitedLiability,
+    ),
+    (
+        "tovarishchestvo s ogranichennoi otvetstvennostyu",
+        LimitedLiability,
+    ),
     ("limited liability company", LimitedLiability),
     ("limited liability co", LimitedLiability),
     ("limited sirketi", LimitedLiability),
@@ -120,7 +125,10 @@ const PHRASES: &[(&str, LegalFamily)] = &[
     ("nv", JointStock),
     ("individualnyi predprinimatel", SoleProprietor),
     ("ip", SoleProprietor),
-    ("federalnoe gosudarstvennoe unitarnoe predpriyatie", StateEnterprise),
+    (
+        "federalnoe gosudarstvennoe unitarnoe predpriyatie",
+        StateEnterprise,
+    ),
     ("gosudarstvennoe unitarnoe predpriyatie", StateEnterprise),
     ("federal state unitary enterprise", StateEnterprise),
     ("state unitary enterprise", StateEnterprise),
@@ -228,7 +236,8 @@ pub fn extract(light: &[String], keys: &[String]) -> (Vec<usize>, Vec<LegalFamil
         candidates.dedup();
         let found = candidates.into_iter().map(|c| &table.phrases[c]).find(|p| {
             light.len() - i >= p.light.len()
-                && (0..p.light.len()).all(|j| same_word((&p.light[j], &p.keys[j]), (&light[i + j], &keys[i + j])))
+                && (0..p.light.len())
+                    .all(|j| same_word((&p.light[j], &p.keys[j]), (&light[i + j], &keys[i + j])))
         });
         match found {
             Some(phrase) => {
@@ -255,10 +264,30 @@ mod tests {
 
     #[test]
     fn russian_forms() {
-        for f in ["ООО", "OOO", "LLC", "Limited Liability Company", "Obshchestvo s Ogranichennoy Otvetstvennostyu"] {
+        for f in [
+            "ООО",
+            "OOO",
+            "LLC",
+            "Limited Liability Company",
+            "Obshchestvo s Ogranichennoy Otvetstvennostyu",
+        ] {
             assert_eq!(families(&format!("{f} Vega")), [LimitedLiability], "{f}");
         }
-        for f in ["АО", "AO", "JSC", "Aktsionernoe Obshchestvo", "ПАО", "PAO", "PJSC", "ЗАО", "ZAO", "CJSC", "ОАО", "OAO", "OJSC"] {
+        for f in [
+            "АО",
+            "AO",
+            "JSC",
+            "Aktsionernoe Obshchestvo",
+            "ПАО",
+            "PAO",
+            "PJSC",
+            "ЗАО",
+            "ZAO",
+            "CJSC",
+            "ОАО",
+            "OAO",
+            "OJSC",
+        ] {
             assert_eq!(families(&format!("{f} Vega")), [JointStock], "{f}");
         }
         assert_eq!(families("ИП Иванов"), [SoleProprietor]);
@@ -268,15 +297,23 @@ mod tests {
     #[test]
     fn turkish_forms() {
         assert_eq!(families("Soylu A.Ş."), [JointStock]);
-        assert_eq!(families("Ereğli Demir Çelik San. ve Tic. Ltd. Şti."), [Neutral, LimitedLiability]);
-        assert_eq!(normalize("Ereğli Demir Çelik San. ve Tic. Ltd. Şti.").tokens, ["eregli", "demir", "kelik"]);
+        assert_eq!(
+            families("Ereğli Demir Çelik San. ve Tic. Ltd. Şti."),
+            [Neutral, LimitedLiability]
+        );
+        assert_eq!(
+            normalize("Ereğli Demir Çelik San. ve Tic. Ltd. Şti.").tokens,
+            ["eregli", "demir", "kelik"]
+        );
     }
 
     #[test]
     fn chinese_uae_central_asian_german_english_forms() {
         assert_eq!(families("Shenzhen Vega Co., Ltd."), [LimitedLiability]);
         assert_eq!(families("Vega Limited"), [LimitedLiability]);
-        for f in ["FZE", "FZCO", "FZ-LLC", "ТОО", "TOO", "ОсОО", "OsOO", "GmbH", "Ltd"] {
+        for f in [
+            "FZE", "FZCO", "FZ-LLC", "ТОО", "TOO", "ОсОО", "OsOO", "GmbH", "Ltd",
+        ] {
             assert_eq!(families(&format!("Vega {f}")), [LimitedLiability], "{f}");
         }
         for f in ["AG", "Inc.", "Corp.", "PLC"] {
@@ -297,8 +334,14 @@ mod tests {
 
     #[test]
     fn agreement_between_families() {
-        assert_eq!(LegalFamily::agreement(&[LimitedLiability], &[LimitedLiability]), 1);
-        assert_eq!(LegalFamily::agreement(&[LimitedLiability], &[JointStock]), -1);
+        assert_eq!(
+            LegalFamily::agreement(&[LimitedLiability], &[LimitedLiability]),
+            1
+        );
+        assert_eq!(
+            LegalFamily::agreement(&[LimitedLiability], &[JointStock]),
+            -1
+        );
         assert_eq!(LegalFamily::agreement(&[], &[JointStock]), 0);
         assert_eq!(LegalFamily::agreement(&[Neutral], &[JointStock]), 0);
     }

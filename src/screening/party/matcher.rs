@@ -25,6 +25,8 @@ const SHORT_TRANSPOSITION_SIMILARITY: f64 = 0.85;
 /// Unknown query words are looked up fuzzily only while no candidate's cheap estimate reaches
 /// this.
 const FUZZY_LOOKUP_BELOW: f32 = 0.6;
+/// At most this many unknown query words are looked up fuzzily.
+const FUZZY_WORDS: usize = 2;
 /// At most this many trigram postings are read per query word.
 const FUZZY_HIT_BUDGET: usize = 800;
 /// How many of a query word's rarest trigrams are used to find words one typo away.
@@ -34,6 +36,8 @@ const MAX_FUZZY_TRIGRAMS: usize = 10;
 const MIN_MAX_POSTINGS: usize = 300;
 /// How many of the query's rarest words bring candidates.
 const CANDIDATE_WORDS: usize = 3;
+/// Candidates below this share of the best cheap estimate are not scored.
+const RELATIVE_CANDIDATE_FLOOR: f32 = 0.5;
 /// How many candidates, by the cheap estimate, get the full alignment score.
 const CANDIDATES_SCORED: usize = 24;
 const LEGAL_FORM_BONUS: f64 = 0.02;
@@ -65,7 +69,11 @@ fn allowed_edits(chars: usize) -> f32 {
 /// What one edit costs in a word of `chars` letters: a typo in a five-letter word changes it
 /// more than one in a fifteen-letter word.
 fn edit_cost(chars: usize) -> f64 {
-    if chars <= MIN_FUZZY_CHARS { 1.2 / chars as f64 } else { 1.0 / chars as f64 }
+    if chars <= MIN_FUZZY_CHARS {
+        1.2 / chars as f64
+    } else {
+        1.0 / chars as f64
+    }
 }
 
 /// Longest word the edit distance is computed for on the stack; longer ones never match
@@ -94,8 +102,15 @@ fn weighted_osa(a: &[char], b: &[char], max: f32) -> Option<f32> {
         let mut row_min = rows[cur][0];
         for j in 1..=m {
             let substitute = rows[prev][j - 1] + if a[i - 1] == b[j - 1] { 0 } else { EDIT };
-            let mut d = substitute.min(rows[prev][j] + EDIT).min(rows[cur][j - 1] + EDIT);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && a[i - 1] != b[j - 1] {
+            let mut d = substitute
+                .min(rows[prev][j] + EDIT)
+                .min(rows[cur][j - 1] + EDIT);
+            if i > 1
+                && j > 1
+                && a[i - 1] == b[j - 2]
+                && a[i - 2] == b[j - 1]
+                && a[i - 1] != b[j - 1]
+            {
                 d = d.min(rows[prev2][j - 2] + SWAP);
             }
             rows[cur][j] = d;
@@ -121,7 +136,9 @@ struct Word<'a> {
 }
 
 fn letter_set(chars: &[char]) -> u64 {
-    chars.iter().fold(0, |set, c| set | 1u64 << (u32::from(*c) % 64))
+    chars
+        .iter()
+        .fold(0, |set, c| set | 1u64 << (u32::from(*c) % 64))
 }
 
 /// Each edit adds or removes at most two letters from a word's letter set.
@@ -311,7 +328,12 @@ impl Matcher {
                     legal: LegalFamily::mask(&normalized.legal_forms),
                 });
             }
-            for (i, ident) in entity.identifiers.iter().enumerate().take(usize::from(u16::MAX)) {
+            for (i, ident) in entity
+                .identifiers
+                .iter()
+                .enumerate()
+                .take(usize::from(u16::MAX))
+            {
                 let value = normalize_identifier(&ident.value);
                 if value.len() >= MIN_IDENTIFIER_LEN {
                     identifiers.entry(value).or_default().push((e, i as u16));
@@ -463,7 +485,10 @@ impl Matcher {
                     e,
                     PartyMatch {
                         entity,
-                        detail: format!("its {} {} equals the listed {stated}", query.scheme, query.value),
+                        detail: format!(
+                            "its {} {} equals the listed {stated}",
+                            query.scheme, query.value
+                        ),
                         matched_name: stated,
                         matched_on: MatchedOn::Identifier,
                         score: 1.0,
@@ -544,7 +569,8 @@ impl Matcher {
         candidates.sort_unstable();
         candidates.dedup();
         let allowed = allowed_edits(token.key.len() + 1) as usize;
-        candidates.retain(|&t| self.token_key[t as usize].len().abs_diff(token.key.len()) <= allowed);
+        candidates
+            .retain(|&t| self.token_key[t as usize].len().abs_diff(token.key.len()) <= allowed);
         candidates
             .into_iter()
             .filter_map(|t| {
@@ -607,15 +633,29 @@ impl Matcher {
             if let Some(&t) = self.vocab.get(joined.as_str())
                 && self.postings[t as usize].len() <= self.max_postings
             {
-                add(&mut estimate, &self.postings[t as usize], self.token_idf[t as usize]);
+                add(
+                    &mut estimate,
+                    &self.postings[t as usize],
+                    self.token_idf[t as usize],
+                );
             }
         }
         // Words the lists do not know may be typos. Looking for their near neighbours is the
         // expensive path, so it is taken only when the known words found no strong candidate.
-        let quick = |found: f32, n: u32| 2.0 * found / (query_weight + self.names[n as usize].weight);
-        let best_quick = estimate.iter().map(|(&n, &found)| quick(found, n)).fold(0.0f32, f32::max);
+        let quick =
+            |found: f32, n: u32| 2.0 * found / (query_weight + self.names[n as usize].weight);
+        let best_quick = estimate
+            .iter()
+            .map(|(&n, &found)| quick(found, n))
+            .fold(0.0f32, f32::max);
         if best_quick < FUZZY_LOOKUP_BELOW {
-            for token in tokens.iter().filter(|t| t.id.is_none() && t.key.len() + 1 >= MIN_FUZZY_CHARS) {
+            // The longest unknown words say the most; two are enough to find the name.
+            let mut unknown: Vec<&QueryToken> = tokens
+                .iter()
+                .filter(|t| t.id.is_none() && t.key.len() + 1 >= MIN_FUZZY_CHARS)
+                .collect();
+            unknown.sort_by_key(|t| std::cmp::Reverse(t.key.len()));
+            for token in unknown.into_iter().take(FUZZY_WORDS) {
                 for (t, sim) in self.similar_tokens(token) {
                     let list = &self.postings[t as usize];
                     if list.len() <= self.max_postings {
@@ -625,34 +665,60 @@ impl Matcher {
             }
         }
         if estimate.is_empty()
-            && let Some(rarest) = common.iter().filter_map(|q| q.id).min_by_key(|&t| self.postings[t as usize].len())
+            && let Some(rarest) = common
+                .iter()
+                .filter_map(|q| q.id)
+                .min_by_key(|&t| self.postings[t as usize].len())
         {
             // Every word is common: still look, in the rarest word's names.
             let list = &self.postings[rarest as usize];
-            add(&mut estimate, &list[..list.len().min(self.max_postings)], self.token_idf[rarest as usize]);
+            add(
+                &mut estimate,
+                &list[..list.len().min(self.max_postings)],
+                self.token_idf[rarest as usize],
+            );
             common.retain(|q| q.id != Some(rarest));
         }
         for token in common {
             for (n, found) in estimate.iter_mut() {
-                if token.id.is_some_and(|t| self.names[*n as usize].tokens.contains(&t)) {
+                if token
+                    .id
+                    .is_some_and(|t| self.names[*n as usize].tokens.contains(&t))
+                {
                     *found += token.idf;
                 }
             }
         }
 
-        let mut ranked: Vec<(f32, u32)> = estimate.into_iter().map(|(n, found)| (quick(found, n), n)).collect();
+        let mut ranked: Vec<(f32, u32)> = estimate
+            .into_iter()
+            .map(|(n, found)| (quick(found, n), n))
+            .collect();
         if ranked.len() > CANDIDATES_SCORED {
             ranked.select_nth_unstable_by(CANDIDATES_SCORED, |a, b| b.0.total_cmp(&a.0));
             ranked.truncate(CANDIDATES_SCORED);
         }
-        let mut candidates: Vec<u32> = ranked.into_iter().map(|(_, n)| n).collect();
-        candidates.extend(self.exact.get(text_hash(&[&query.key()])).iter().map(|&(_, n)| n));
+        // Candidates far behind the best by the cheap estimate cannot catch up on typos alone.
+        let best = ranked.iter().map(|(q, _)| *q).fold(0.0f32, f32::max);
+        let mut candidates: Vec<u32> = ranked
+            .into_iter()
+            .filter(|(q, _)| *q >= RELATIVE_CANDIDATE_FLOOR * best)
+            .map(|(_, n)| n)
+            .collect();
+        candidates.extend(
+            self.exact
+                .get(text_hash(&[&query.key()]))
+                .iter()
+                .map(|&(_, n)| n),
+        );
         candidates.sort_unstable();
         candidates.dedup();
 
         let mut out = Vec::with_capacity(candidates.len());
         for n in candidates {
-            if let Some(m) = self.score_name(&tokens, query_weight, &query.legal_forms, n, min_score) {
+            if let Some(m) =
+                self.score_name(&tokens, query_weight, &query.legal_forms, n, min_score)
+            {
                 out.push(m);
             }
         }
@@ -774,7 +840,11 @@ impl Matcher {
             }
         }
 
-        let covered_q: f64 = query.iter().zip(&best_q).map(|(q, s)| f64::from(q.idf) * s).sum();
+        let covered_q: f64 = query
+            .iter()
+            .zip(&best_q)
+            .map(|(q, s)| f64::from(q.idf) * s)
+            .sum();
         let covered_l: f64 = listed
             .iter()
             .zip(&best_l)
@@ -787,21 +857,26 @@ impl Matcher {
         let coverage = (covered_q + covered_l) / total;
         let exact = best_q.iter().chain(&best_l).all(|s| *s >= 1.0);
         // A full-name equality of several words counts even when each word is common.
-        if !distinctive && !(exact && listed.len() >= 2) {
+        let whole_name_equal = exact && listed.len() >= 2;
+        if !(distinctive || whole_name_equal) {
             return None;
         }
 
         let entity = &self.entities[name.entity as usize];
         let list_name = &entity.names[usize::from(name.name)];
-        let mut adjust = match LegalFamily::agreement_of_masks(LegalFamily::mask(query_legal), name.legal) {
-            1 => LEGAL_FORM_BONUS,
-            -1 => -LEGAL_FORM_PENALTY,
-            _ => 0.0,
-        };
-        if entity.kind == EntityKind::Individual && query_legal.iter().any(|f| *f != LegalFamily::Neutral) {
+        let mut adjust =
+            match LegalFamily::agreement_of_masks(LegalFamily::mask(query_legal), name.legal) {
+                1 => LEGAL_FORM_BONUS,
+                -1 => -LEGAL_FORM_PENALTY,
+                _ => 0.0,
+            };
+        if entity.kind == EntityKind::Individual
+            && query_legal.iter().any(|f| *f != LegalFamily::Neutral)
+        {
             adjust -= LEGAL_FORM_PENALTY;
         }
-        let score = ((coverage + adjust).min(1.0) * name_weight(list_name.kind, listed.len())).max(0.0);
+        let score =
+            ((coverage + adjust).min(1.0) * name_weight(list_name.kind, listed.len())).max(0.0);
         if score < min_score {
             return None;
         }
@@ -852,7 +927,12 @@ mod tests {
         assert_eq!(osa("ab", "ba", 0.75), Some(0.75));
     }
 
-    fn entity(id: &str, kind: EntityKind, names: &[(&str, NameKind)], identifiers: Vec<ListIdentifier>) -> ListEntity {
+    fn entity(
+        id: &str,
+        kind: EntityKind,
+        names: &[(&str, NameKind)],
+        identifiers: Vec<ListIdentifier>,
+    ) -> ListEntity {
         ListEntity {
             list_id: "test".into(),
             entity_id: id.into(),
@@ -871,7 +951,12 @@ mod tests {
     }
 
     fn org(id: &str, name: &str) -> ListEntity {
-        entity(id, EntityKind::Organization, &[(name, NameKind::Primary)], vec![])
+        entity(
+            id,
+            EntityKind::Organization,
+            &[(name, NameKind::Primary)],
+            vec![],
+        )
     }
 
     fn matcher() -> Matcher {
@@ -880,7 +965,10 @@ mod tests {
                 "1",
                 EntityKind::Organization,
                 &[
-                    ("OBSHCHESTVO S OGRANICHENNOI OTVETSTVENNOSTYU ELEKTROKOM VPK", NameKind::Primary),
+                    (
+                        "OBSHCHESTVO S OGRANICHENNOI OTVETSTVENNOSTYU ELEKTROKOM VPK",
+                        NameKind::Primary,
+                    ),
                     ("ELECTROCOM SPB", NameKind::WeakAlias),
                 ],
                 vec![ListIdentifier {
@@ -903,18 +991,29 @@ mod tests {
         ];
         // Filler so that IDF separates common words from rare ones, as in the real lists.
         for i in 0..400 {
-            entities.push(org(&format!("f{i}"), &format!("TRADE COMPANY NUMBER{i} LLC")));
+            entities.push(org(
+                &format!("f{i}"),
+                &format!("TRADE COMPANY NUMBER{i} LLC"),
+            ));
         }
         Matcher::new(entities)
     }
 
     fn find<'a>(m: &'a Matcher, name: &'a str) -> Vec<PartyMatch<'a>> {
-        m.find(PartyQuery { name, identifiers: &[] }, 0.5)
+        m.find(
+            PartyQuery {
+                name,
+                identifiers: &[],
+            },
+            0.5,
+        )
     }
 
     fn top(m: &Matcher, name: &str) -> (String, f64) {
         let hits = find(m, name);
-        let first = hits.first().unwrap_or_else(|| panic!("no match for {name:?}"));
+        let first = hits
+            .first()
+            .unwrap_or_else(|| panic!("no match for {name:?}"));
         (first.entity.entity_id.clone(), first.score)
     }
 
@@ -974,14 +1073,35 @@ mod tests {
         let same = top(&m, "Sovtekh LLC").1;
         let conflicting = top(&m, "Sovtekh JSC").1;
         let none = top(&m, "Sovtekh").1;
-        assert!(same >= none && none > conflicting, "{same} {none} {conflicting}");
+        assert!(
+            same >= none && none > conflicting,
+            "{same} {none} {conflicting}"
+        );
     }
 
     #[test]
     fn common_words_alone_do_not_match() {
         let m = matcher();
-        assert!(m.find(PartyQuery { name: "Global Trade LLC", identifiers: &[] }, 0.8).is_empty());
-        assert!(m.find(PartyQuery { name: "Trade Company", identifiers: &[] }, 0.8).is_empty());
+        assert!(
+            m.find(
+                PartyQuery {
+                    name: "Global Trade LLC",
+                    identifiers: &[]
+                },
+                0.8
+            )
+            .is_empty()
+        );
+        assert!(
+            m.find(
+                PartyQuery {
+                    name: "Trade Company",
+                    identifiers: &[]
+                },
+                0.8
+            )
+            .is_empty()
+        );
     }
 
     #[test]
@@ -991,14 +1111,29 @@ mod tests {
             scheme: "RU-INN".into(),
             value: "7840062534".into(),
         }];
-        let hits = m.find(PartyQuery { name: "Unrelated Name", identifiers: &inn }, 0.5);
+        let hits = m.find(
+            PartyQuery {
+                name: "Unrelated Name",
+                identifiers: &inn,
+            },
+            0.5,
+        );
         assert_eq!(hits[0].entity.entity_id, "1");
         assert_eq!(hits[0].matched_on, MatchedOn::Identifier);
         let passport = [Identifier {
             scheme: "PASSPORT".into(),
             value: "7840062534".into(),
         }];
-        assert!(m.find(PartyQuery { name: "Unrelated Name", identifiers: &passport }, 0.5).is_empty());
+        assert!(
+            m.find(
+                PartyQuery {
+                    name: "Unrelated Name",
+                    identifiers: &passport
+                },
+                0.5
+            )
+            .is_empty()
+        );
     }
 
     #[test]
@@ -1008,16 +1143,39 @@ mod tests {
         assert_eq!(hits.len(), 1);
         assert_eq!(hits[0].entity.entity_id, "3");
         assert_eq!(hits[0].matched_on, MatchedOn::Mention);
-        assert!(m.mentions("Sovtekhnika Ltd, Moscow").is_empty(), "whole words only");
-        assert_eq!(m.mentions("spare parts for Электроком ВПК")[0].entity.entity_id, "1");
+        assert!(
+            m.mentions("Sovtekhnika Ltd, Moscow").is_empty(),
+            "whole words only"
+        );
+        assert_eq!(
+            m.mentions("spare parts for Электроком ВПК")[0]
+                .entity
+                .entity_id,
+            "1"
+        );
     }
 
     #[test]
     fn scheme_categories() {
-        assert_eq!(IdentifierCategory::of_scheme("RU-INN"), IdentifierCategory::Tax);
-        assert_eq!(IdentifierCategory::of_scheme("TR-VKN"), IdentifierCategory::Tax);
-        assert_eq!(IdentifierCategory::of_scheme("RU-OGRN"), IdentifierCategory::Registration);
-        assert_eq!(IdentifierCategory::of_scheme("IMO"), IdentifierCategory::Imo);
-        assert_eq!(IdentifierCategory::of_scheme("X-OTHER"), IdentifierCategory::Other);
+        assert_eq!(
+            IdentifierCategory::of_scheme("RU-INN"),
+            IdentifierCategory::Tax
+        );
+        assert_eq!(
+            IdentifierCategory::of_scheme("TR-VKN"),
+            IdentifierCategory::Tax
+        );
+        assert_eq!(
+            IdentifierCategory::of_scheme("RU-OGRN"),
+            IdentifierCategory::Registration
+        );
+        assert_eq!(
+            IdentifierCategory::of_scheme("IMO"),
+            IdentifierCategory::Imo
+        );
+        assert_eq!(
+            IdentifierCategory::of_scheme("X-OTHER"),
+            IdentifierCategory::Other
+        );
     }
 }

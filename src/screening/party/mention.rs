@@ -66,11 +66,14 @@ impl MentionIndex {
             let eligible = match tokens.as_ref() {
                 [] => false,
                 [one] => {
-                    token_chars(*one) >= MIN_SINGLE_WORD_CHARS && token_idf[*one as usize] >= thresholds.single_word_idf
+                    token_chars(*one) >= MIN_SINGLE_WORD_CHARS
+                        && token_idf[*one as usize] >= thresholds.single_word_idf
                 }
                 _ => {
                     tokens.iter().map(|&t| token_chars(t) + 1).sum::<usize>() > MIN_PHRASE_CHARS
-                        && tokens.iter().any(|&t| token_idf[t as usize] >= thresholds.distinct_idf)
+                        && tokens
+                            .iter()
+                            .any(|&t| token_idf[t as usize] >= thresholds.distinct_idf)
                 }
             };
             if !eligible {
@@ -83,7 +86,8 @@ impl MentionIndex {
             });
             owners[index].push((name.entity, name.name));
         }
-        let mut ordered: Vec<(usize, Vec<u8>)> = patterns.into_iter().map(|(p, i)| (i, p)).collect();
+        let mut ordered: Vec<(usize, Vec<u8>)> =
+            patterns.into_iter().map(|(p, i)| (i, p)).collect();
         ordered.sort_unstable();
         let automaton = AhoCorasick::builder()
             .kind(Some(AhoCorasickKind::ContiguousNFA))

@@ -42,7 +42,10 @@ impl NormalizedName {
 
 /// Normalises a party or list name: folded distinctive tokens and the legal forms.
 pub fn normalize(name: &str) -> NormalizedName {
-    let folded: Vec<String> = raw_tokens(name).iter().map(|t| fold_homoglyphs(t)).collect();
+    let folded: Vec<String> = raw_tokens(name)
+        .iter()
+        .map(|t| fold_homoglyphs(t))
+        .collect();
     let plain: Vec<String> = folded.iter().map(|t| to_plain_latin(t)).collect();
     let light: Vec<String> = folded.iter().map(|t| fold_phonetic(t)).collect();
     let mut keys: Vec<String> = light.iter().map(|t| finish(t)).collect();
@@ -186,7 +189,10 @@ fn fold_homoglyphs(token: &str) -> String {
                     Script::Greek => GREEK_LOOKALIKES,
                     _ => return c,
                 };
-                table.iter().find(|(from, _)| *from == c).map_or(c, |(_, to)| *to)
+                table
+                    .iter()
+                    .find(|(from, _)| *from == c)
+                    .map_or(c, |(_, to)| *to)
             } else if script(c) == Script::Latin {
                 // Not y: in a Cyrillic word it is as often a transliteration as a disguised у.
                 CYRILLIC_LOOKALIKES
@@ -541,6 +547,9 @@ mod tests {
 
     #[test]
     fn free_text_keeps_every_word() {
-        assert_eq!(fold_words("c/o OOO Sovtekh, Moscow"), ["k", "o", "o", "sovteh", "moskov"]);
+        assert_eq!(
+            fold_words("c/o OOO Sovtekh, Moscow"),
+            ["k", "o", "o", "sovteh", "moskov"]
+        );
     }
 }
