@@ -354,6 +354,31 @@ mod tests {
     }
 
     #[test]
+    fn latin1_fields_are_decoded_and_broken_quoting_is_reported() {
+        let mut primary = ELEKTROKOM.as_bytes().to_vec();
+        // "MÜLLER" in Latin-1, as OFAC's older files are encoded.
+        primary.extend_from_slice(
+            b"7,\"M\xdcLLER TRADING\",-0- ,\"SDGT\",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- \n",
+        );
+        primary.extend_from_slice(
+            b"8,\"UNTERMINATED,-0- ,\"SDGT\",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- \n",
+        );
+        let mut report = LoadReport::default();
+        let files = OfacFiles {
+            list_id: "ofac-sdn",
+            primary: ("sdn.csv", &primary),
+            alt: ("alt.csv", b""),
+            add: ("add.csv", b""),
+            comments: ("sdn_comments.csv", b""),
+        };
+        let entities = load(&files, &mut report).unwrap();
+        let muller = entities.iter().find(|e| e.entity_id == "7").unwrap();
+        assert_eq!(muller.names[0].name, "MÜLLER TRADING");
+        assert_eq!(report.skipped_rows.len(), 1);
+        assert_eq!(report.skipped_rows[0].line, 3);
+    }
+
+    #[test]
     fn split_program_field() {
         assert_eq!(programs("NPWMD] [IFSR"), vec!["NPWMD", "IFSR"]);
     }
