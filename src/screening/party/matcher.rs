@@ -27,6 +27,8 @@ const SHORT_TRANSPOSITION_SIMILARITY: f64 = 0.85;
 const FUZZY_LOOKUP_BELOW: f32 = 0.6;
 /// At most this many unknown query words are looked up fuzzily.
 const FUZZY_WORDS: usize = 2;
+/// At most this many near words per query word get the edit-distance check.
+const FUZZY_VERIFIED: usize = 48;
 /// At most this many trigram postings are read per query word.
 const FUZZY_HIT_BUDGET: usize = 800;
 /// How many of a query word's rarest trigrams are used to find words one typo away.
@@ -556,13 +558,17 @@ impl Matcher {
                 hits.extend_from_slice(list);
             }
             hits.sort_unstable();
-            let mut out = Vec::new();
-            for run in hits.chunk_by(|a, b| a == b) {
-                if run.len() >= need {
-                    out.push(run[0]);
-                }
+            let mut counted: Vec<(usize, u32)> = hits
+                .chunk_by(|a, b| a == b)
+                .filter(|run| run.len() >= need)
+                .map(|run| (run.len(), run[0]))
+                .collect();
+            // Real neighbours share most trigrams: verify the best-sharing ones only.
+            if counted.len() > FUZZY_VERIFIED {
+                counted.select_nth_unstable_by(FUZZY_VERIFIED, |a, b| b.0.cmp(&a.0));
+                counted.truncate(FUZZY_VERIFIED);
             }
-            out
+            counted.into_iter().map(|(_, t)| t).collect::<Vec<u32>>()
         };
         let mut candidates = shared(&token.key);
         candidates.extend(shared(&token.plain));
