@@ -11,20 +11,13 @@ use tradescreen::pb;
 async fn harmless_goods_to_an_ordinary_destination_are_clear() {
     let dir = temp_dir();
     let server = TestServer::start(dir.path()).await;
-    let mut client = server.screening().await;
     let inv = invoice(
         "INV-CLEAR",
         "Hamburger Kaffeerösterei GmbH",
         "DE",
         &["0901.21.00"],
     );
-    let v = verdict_of(
-        client
-            .screen_invoice(request(inv))
-            .await
-            .unwrap()
-            .into_inner(),
-    );
+    let v = screen(&server, inv).await;
     assert_eq!(decision(&v), pb::Decision::Clear, "{v:#?}");
     assert!(v.findings.is_empty(), "{:#?}", v.findings);
     assert_eq!(v.invoice_id, "INV-CLEAR");
@@ -43,7 +36,6 @@ async fn harmless_goods_to_an_ordinary_destination_are_clear() {
 async fn chpl_bearings_to_kyrgyzstan_need_review() {
     let dir = temp_dir();
     let server = TestServer::start(dir.path()).await;
-    let mut client = server.screening().await;
     // TR GTIP, 12 digits: the first six are HS 8482.10 (ball bearings, CHPL tier 3.B).
     let inv = invoice(
         "INV-KG",
@@ -51,13 +43,7 @@ async fn chpl_bearings_to_kyrgyzstan_need_review() {
         "KG",
         &["8482.10.10.00.00"],
     );
-    let v = verdict_of(
-        client
-            .screen_invoice(request(inv))
-            .await
-            .unwrap()
-            .into_inner(),
-    );
+    let v = screen(&server, inv).await;
     assert_eq!(decision(&v), pb::Decision::Review, "{v:#?}");
     assert_eq!(
         kinds(&v),
@@ -86,16 +72,9 @@ async fn chpl_bearings_to_kyrgyzstan_need_review() {
 async fn transit_through_turkey_raises_review_but_turkey_as_destination_does_not() {
     let dir = temp_dir();
     let server = TestServer::start(dir.path()).await;
-    let mut client = server.screening().await;
     let mut inv = invoice("INV-TRANSIT", "Wien Elektronik GmbH", "AT", &["8542.31"]);
     inv.transit_countries = vec!["TR".into()];
-    let v = verdict_of(
-        client
-            .screen_invoice(request(inv))
-            .await
-            .unwrap()
-            .into_inner(),
-    );
+    let v = screen(&server, inv).await;
     assert_eq!(decision(&v), pb::Decision::Review);
     assert!(
         v.findings
@@ -104,13 +83,7 @@ async fn transit_through_turkey_raises_review_but_turkey_as_destination_does_not
     );
 
     let inv = invoice("INV-TR-DEST", "Istanbul Elektronik Ltd", "TR", &["8542.31"]);
-    let v = verdict_of(
-        client
-            .screen_invoice(request(inv))
-            .await
-            .unwrap()
-            .into_inner(),
-    );
+    let v = screen(&server, inv).await;
     assert_eq!(decision(&v), pb::Decision::Clear, "{:#?}", v.findings);
 }
 
@@ -118,7 +91,6 @@ async fn transit_through_turkey_raises_review_but_turkey_as_destination_does_not
 async fn chpl_chips_to_russia_are_blocked() {
     let dir = temp_dir();
     let server = TestServer::start(dir.path()).await;
-    let mut client = server.screening().await;
     // EU CN 8 digits with spaces: HS 8542.31, processors, CHPL tier 1.
     let inv = invoice(
         "INV-RU",
@@ -126,13 +98,7 @@ async fn chpl_chips_to_russia_are_blocked() {
         "RU",
         &["8542 31 90", "0901.21"],
     );
-    let v = verdict_of(
-        client
-            .screen_invoice(request(inv))
-            .await
-            .unwrap()
-            .into_inner(),
-    );
+    let v = screen(&server, inv).await;
     assert_eq!(decision(&v), pb::Decision::Block, "{v:#?}");
     let destination = v
         .findings
@@ -153,7 +119,6 @@ async fn chpl_chips_to_russia_are_blocked() {
 async fn occupied_region_and_russian_end_user_are_prohibited_destinations() {
     let dir = temp_dir();
     let server = TestServer::start(dir.path()).await;
-    let mut client = server.screening().await;
     // 8471.50 (processing units) is CHPL tier 3.A.
     let inv = invoice(
         "INV-CRIMEA",
@@ -161,13 +126,7 @@ async fn occupied_region_and_russian_end_user_are_prohibited_destinations() {
         "UA-43",
         &["8471.50"],
     );
-    let v = verdict_of(
-        client
-            .screen_invoice(request(inv))
-            .await
-            .unwrap()
-            .into_inner(),
-    );
+    let v = screen(&server, inv).await;
     assert_eq!(decision(&v), pb::Decision::Block);
     // Goods off the CHPL to a prohibited destination still get a human look (policy).
     let inv = invoice(
@@ -176,37 +135,19 @@ async fn occupied_region_and_russian_end_user_are_prohibited_destinations() {
         "UA-43",
         &["8471.30"],
     );
-    let v = verdict_of(
-        client
-            .screen_invoice(request(inv))
-            .await
-            .unwrap()
-            .into_inner(),
-    );
+    let v = screen(&server, inv).await;
     assert_eq!(decision(&v), pb::Decision::Review);
     assert_eq!(kinds(&v), [pb::FindingKind::Destination]);
     // The rest of Ukraine is not prohibited.
     let inv = invoice("INV-KYIV", "Kyiv Elektronika", "UA-30", &["8471.50"]);
-    let v = verdict_of(
-        client
-            .screen_invoice(request(inv))
-            .await
-            .unwrap()
-            .into_inner(),
-    );
+    let v = screen(&server, inv).await;
     assert_eq!(decision(&v), pb::Decision::Clear, "{:#?}", v.findings);
 
     let mut inv = invoice("INV-EU", "Yerevan Electronics", "AM", &["8471.50"]);
     let mut end_user = party("Novosibirsk Instrument Works", "RU");
     end_user.role = pb::PartyRole::EndUser as i32;
     inv.other_parties = vec![end_user];
-    let v = verdict_of(
-        client
-            .screen_invoice(request(inv))
-            .await
-            .unwrap()
-            .into_inner(),
-    );
+    let v = screen(&server, inv).await;
     assert_eq!(decision(&v), pb::Decision::Block, "{:#?}", v.findings);
     assert!(
         v.findings
@@ -219,17 +160,10 @@ async fn occupied_region_and_russian_end_user_are_prohibited_destinations() {
 async fn a_listed_consignee_is_blocked_whatever_the_goods() {
     let dir = temp_dir();
     let server = TestServer::start(dir.path()).await;
-    let mut client = server.screening().await;
     // OFAC SDN 45851 is "OBSHCHESTVO S OGRANICHENNOI OTVETSTVENNOSTYU ELEKTROKOM VPK";
     // coffee to Kazakhstan raises nothing else.
     let inv = invoice("INV-SDN", "Elektrokom VPK, LLC", "KZ", &["0901.21"]);
-    let v = verdict_of(
-        client
-            .screen_invoice(request(inv))
-            .await
-            .unwrap()
-            .into_inner(),
-    );
+    let v = screen(&server, inv).await;
     assert_eq!(decision(&v), pb::Decision::Block, "{v:#?}");
     assert_eq!(kinds(&v), [pb::FindingKind::PartyMatch]);
     let f = &v.findings[0];
@@ -248,7 +182,6 @@ async fn a_listed_consignee_is_blocked_whatever_the_goods() {
 async fn an_identifier_alone_finds_the_listed_entity() {
     let dir = temp_dir();
     let server = TestServer::start(dir.path()).await;
-    let mut client = server.screening().await;
     let mut inv = invoice(
         "INV-INN",
         "Severnaya Torgovaya Kompaniya",
@@ -261,13 +194,7 @@ async fn an_identifier_alone_finds_the_listed_entity() {
             value: "7840062534".into(),
         }];
     }
-    let v = verdict_of(
-        client
-            .screen_invoice(request(inv))
-            .await
-            .unwrap()
-            .into_inner(),
-    );
+    let v = screen(&server, inv).await;
     assert_eq!(decision(&v), pb::Decision::Block);
     let f = &v.findings[0];
     assert_eq!(f.entity_id, "45851");
@@ -278,20 +205,13 @@ async fn an_identifier_alone_finds_the_listed_entity() {
 async fn a_well_formed_code_outside_hs_2022_needs_review() {
     let dir = temp_dir();
     let server = TestServer::start(dir.path()).await;
-    let mut client = server.screening().await;
     let inv = invoice(
         "INV-UNKNOWN",
         "Berlin Handel GmbH",
         "DE",
         &["0901.21", "9999.99.00"],
     );
-    let v = verdict_of(
-        client
-            .screen_invoice(request(inv))
-            .await
-            .unwrap()
-            .into_inner(),
-    );
+    let v = screen(&server, inv).await;
     assert_eq!(decision(&v), pb::Decision::Review);
     assert_eq!(kinds(&v), [pb::FindingKind::UnknownHsCode]);
     assert_eq!(
@@ -438,14 +358,7 @@ async fn invalid_invoices_are_rejected_field_by_field_and_nothing_is_stored() {
     // A valid invoice at the 10,000-line limit is screened.
     let mut inv = ok();
     inv.line_items = (0..10_000).map(|_| line("0901.21", "")).collect();
-    let mut client = server.screening().await;
-    let v = verdict_of(
-        client
-            .screen_invoice(request(inv))
-            .await
-            .unwrap()
-            .into_inner(),
-    );
+    let v = screen(&server, inv).await;
     assert_eq!(decision(&v), pb::Decision::Clear);
 
     // Only that one verdict was stored.

@@ -259,44 +259,6 @@ fn latin_special(c: char) -> Option<&'static str> {
     })
 }
 
-/// Cyrillic letters straight to the phonetic key's letters (so that a Cyrillic кс+ч can never
-/// be misread as the Latin digraph sch).
-fn cyrillic_to_key(c: char) -> Option<&'static str> {
-    Some(match c {
-        'а' | 'ә' => "a",
-        'б' => "b",
-        'в' => "v",
-        'г' | 'ґ' | 'ғ' => "g",
-        'д' | 'ђ' => "d",
-        'е' | 'є' | 'э' => "e",
-        'ё' => "io",
-        'ж' => "ž",
-        'з' => "z",
-        'и' | 'і' | 'ї' | 'й' | 'ы' | 'ј' => "i",
-        'к' | 'қ' => "k",
-        'л' | 'љ' => "l",
-        'м' => "m",
-        'н' | 'ң' | 'њ' => "n",
-        'о' | 'ө' => "o",
-        'п' => "p",
-        'р' => "r",
-        'с' => "s",
-        'т' => "t",
-        'у' | 'ў' | 'ұ' | 'ү' => "u",
-        'ф' => "f",
-        'х' | 'һ' => "h",
-        'ц' | 'ћ' => "c",
-        'ч' => "č",
-        'ш' => "š",
-        'щ' => "ŝ",
-        'ъ' | 'ь' => "",
-        'ю' => "iu",
-        'я' => "ia",
-        'џ' => "dž",
-        _ => return None,
-    })
-}
-
 /// A Latin character without diacritics, as ASCII where possible.
 fn push_ascii(c: char, out: &mut String) {
     if c.is_ascii() {
@@ -327,12 +289,14 @@ fn to_plain_latin(token: &str) -> String {
 }
 
 /// Steps 4–5: the phonetic key of a homoglyph-folded token, before doubled letters merge.
+/// Cyrillic letters are transliterated and folded one by one, so that a Cyrillic кс+ч can never
+/// be misread as the Latin digraph sch; Latin runs are folded as runs.
 fn fold_phonetic(token: &str) -> String {
     let mut out = String::with_capacity(token.len() + 4);
     let mut latin_run = String::new();
     let mut chars = token.chars().peekable();
     while let Some(c) = chars.next() {
-        let Some(key) = cyrillic_to_key(c) else {
+        let Some(latin) = cyrillic_to_latin(c) else {
             push_ascii(c, &mut latin_run);
             continue;
         };
@@ -343,7 +307,7 @@ fn fold_phonetic(token: &str) -> String {
             chars.next();
             out.push('c');
         } else {
-            out.push_str(key);
+            fold_latin(latin, &mut out);
         }
     }
     fold_latin(&latin_run, &mut out);
