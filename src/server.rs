@@ -49,11 +49,7 @@ pub fn open(options: &ServeOptions) -> Result<Arc<AppState>, ServeError> {
     log_load_report(&snapshot.report);
     let store = AuditStore::open(&options.data_dir)?;
     tracing::info!(dir = %options.data_dir.display(), verdicts = store.verdict_count(), "audit store open");
-    Ok(Arc::new(AppState::new(
-        snapshot,
-        store,
-        options.policy.clone(),
-    )))
+    Ok(Arc::new(AppState::new(snapshot, store)))
 }
 
 pub fn log_load_report(report: &lists::LoadReport) {

@@ -4,7 +4,6 @@ pub mod error;
 pub mod json;
 pub mod validate;
 
-use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
@@ -16,7 +15,7 @@ use tracing::{Instrument, field};
 
 use self::error::ApiError;
 use crate::audit::{AuditStore, VerdictQuery};
-use crate::lists::{self, ListError, ListSource, Snapshot};
+use crate::lists::{self, ListError, Snapshot};
 use crate::pb;
 use crate::pb::audit_service_server::AuditService;
 use crate::pb::screening_service_server::ScreeningService;
@@ -26,17 +25,13 @@ use crate::screening::model::{Invoice, Verdict};
 pub struct AppState {
     lists: ArcSwap<Snapshot>,
     store: AuditStore,
-    list_source: ListSource,
-    policy_path: Option<PathBuf>,
 }
 
 impl AppState {
-    pub fn new(snapshot: Snapshot, store: AuditStore, policy_path: Option<PathBuf>) -> Self {
+    pub fn new(snapshot: Snapshot, store: AuditStore) -> Self {
         AppState {
-            list_source: snapshot.source.clone(),
             lists: ArcSwap::from_pointee(snapshot),
             store,
-            policy_path,
         }
     }
 
@@ -48,9 +43,14 @@ impl AppState {
         &self.store
     }
 
-    /// Reloads lists and policy from their sources. On error the current lists stay in use.
+    /// Reloads lists and policy from where the current ones came from. On error the current
+    /// lists stay in use.
     pub fn reload(&self) -> Result<Arc<Snapshot>, ListError> {
-        let snapshot = Arc::new(lists::load(&self.list_source, self.policy_path.as_deref())?);
+        let current = self.lists.load();
+        let snapshot = Arc::new(lists::load(
+            &current.source,
+            current.policy_path.as_deref(),
+        )?);
         self.lists.store(Arc::clone(&snapshot));
         Ok(snapshot)
     }

@@ -179,6 +179,8 @@ pub struct Snapshot {
     pub versions: Vec<ListVersion>,
     pub report: LoadReport,
     pub source: ListSource,
+    /// The policy file, or `None` for the bundled policy: with `source`, what a reload reads.
+    pub policy_path: Option<PathBuf>,
 }
 
 impl Snapshot {
@@ -245,8 +247,8 @@ pub fn load_policy(path: Option<&Path>) -> Result<(Policy, ListVersion), ListErr
 }
 
 /// Loads every list from `source` and the policy from `policy` (bundled when `None`).
-pub fn load(source: &ListSource, policy: Option<&Path>) -> Result<Snapshot, ListError> {
-    let (policy, policy_version) = load_policy(policy)?;
+pub fn load(source: &ListSource, policy_path: Option<&Path>) -> Result<Snapshot, ListError> {
+    let (policy, policy_version) = load_policy(policy_path)?;
     let mut versions = Vec::new();
     let mut report = LoadReport::default();
 
@@ -315,6 +317,7 @@ pub fn load(source: &ListSource, policy: Option<&Path>) -> Result<Snapshot, List
         versions,
         report,
         source: source.clone(),
+        policy_path: policy_path.map(Path::to_owned),
     })
 }
 

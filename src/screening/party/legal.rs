@@ -39,11 +39,7 @@ impl LegalFamily {
         })
     }
 
-    /// +1 same family, −1 conflicting families, 0 when either side has none.
-    pub fn agreement(query: &[LegalFamily], listed: &[LegalFamily]) -> i8 {
-        LegalFamily::agreement_of_masks(LegalFamily::mask(query), LegalFamily::mask(listed))
-    }
-
+    /// +1 same family, −1 conflicting families, 0 when either side has none (see [`Self::mask`]).
     pub fn agreement_of_masks(query: u8, listed: u8) -> i8 {
         if query == 0 || listed == 0 {
             0
@@ -335,14 +331,32 @@ mod tests {
     #[test]
     fn agreement_between_families() {
         assert_eq!(
-            LegalFamily::agreement(&[LimitedLiability], &[LimitedLiability]),
+            LegalFamily::agreement_of_masks(
+                LegalFamily::mask(&[LimitedLiability]),
+                LegalFamily::mask(&[LimitedLiability])
+            ),
             1
         );
         assert_eq!(
-            LegalFamily::agreement(&[LimitedLiability], &[JointStock]),
+            LegalFamily::agreement_of_masks(
+                LegalFamily::mask(&[LimitedLiability]),
+                LegalFamily::mask(&[JointStock])
+            ),
             -1
         );
-        assert_eq!(LegalFamily::agreement(&[], &[JointStock]), 0);
-        assert_eq!(LegalFamily::agreement(&[Neutral], &[JointStock]), 0);
+        assert_eq!(
+            LegalFamily::agreement_of_masks(
+                LegalFamily::mask(&[]),
+                LegalFamily::mask(&[JointStock])
+            ),
+            0
+        );
+        assert_eq!(
+            LegalFamily::agreement_of_masks(
+                LegalFamily::mask(&[Neutral]),
+                LegalFamily::mask(&[JointStock])
+            ),
+            0
+        );
     }
 }

@@ -283,6 +283,16 @@ fn trigram_keys(token: &[char]) -> Vec<u64> {
         .collect()
 }
 
+/// The lookup key of an identifier: letters and digits only, and an IMO number without its
+/// "IMO" label however it was written (`IMO 9187629`, `9187629`).
+fn identifier_key(category: IdentifierCategory, value: &str) -> String {
+    let value = normalize_identifier(value);
+    match value.strip_prefix("IMO") {
+        Some(digits) if category == IdentifierCategory::Imo => digits.to_owned(),
+        _ => value,
+    }
+}
+
 fn idf(total: usize, df: usize) -> f32 {
     (1.0 + total as f32 / df.max(1) as f32).ln()
 }
@@ -336,7 +346,7 @@ impl Matcher {
                 .enumerate()
                 .take(usize::from(u16::MAX))
             {
-                let value = normalize_identifier(&ident.value);
+                let value = identifier_key(ident.category, &ident.value);
                 if value.len() >= MIN_IDENTIFIER_LEN {
                     identifiers.entry(value).or_default().push((e, i as u16));
                 }
@@ -466,12 +476,7 @@ impl Matcher {
         let mut out = Vec::new();
         for query in identifiers {
             let category = IdentifierCategory::of_scheme(&query.scheme);
-            let mut value = normalize_identifier(&query.value);
-            if category == IdentifierCategory::Imo
-                && let Some(digits) = value.strip_prefix("IMO")
-            {
-                value = digits.to_owned();
-            }
+            let value = identifier_key(category, &query.value);
             for &(e, i) in self.identifiers.get(&value).into_iter().flatten() {
                 let entity = &self.entities[e as usize];
                 let listed = &entity.identifiers[usize::from(i)];
@@ -1158,6 +1163,23 @@ mod tests {
                 .entity
                 .entity_id,
             "1"
+        );
+    }
+
+    #[test]
+    fn imo_numbers_match_with_or_without_their_label() {
+        assert_eq!(
+            identifier_key(IdentifierCategory::Imo, "IMO 9187629"),
+            "9187629"
+        );
+        assert_eq!(
+            identifier_key(IdentifierCategory::Imo, "9187629"),
+            "9187629"
+        );
+        // Only IMO numbers lose the prefix.
+        assert_eq!(
+            identifier_key(IdentifierCategory::Tax, "IMO123456"),
+            "IMO123456"
         );
     }
 
