@@ -2,7 +2,7 @@
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -10,10 +10,11 @@ use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 
 use crate::api::{AppState, AuditApi, ScreeningApi};
-use crate::audit::{AuditError, AuditStore};
+use crate::audit::{AuditError, AuditStore, StoreOptions};
 use crate::lists::{self, ListError, ListSource};
 use crate::pb::audit_service_server::AuditServiceServer;
 use crate::pb::screening_service_server::ScreeningServiceServer;
+use crate::screening::model::hex;
 
 /// Requests up to this size are decoded, so that an oversized invoice gets a precise
 /// INVALID_ARGUMENT from validation instead of a transport error.
@@ -26,6 +27,8 @@ pub struct ServeOptions {
     pub policy: Option<PathBuf>,
     /// How long in-flight calls may run on after shutdown begins.
     pub drain_deadline: Duration,
+    /// Writes the audit log commits (and flushes) together at most; 1 = flush per record.
+    pub max_commit_batch: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -47,9 +50,34 @@ pub fn open(options: &ServeOptions) -> Result<Arc<AppState>, ServeError> {
         tracing::info!(list = %v.list_id, entries = v.entry_count, hash = %v.content_hash, "list loaded");
     }
     log_load_report(&snapshot.report);
-    let store = AuditStore::open(&options.data_dir)?;
-    tracing::info!(dir = %options.data_dir.display(), verdicts = store.verdict_count(), "audit store open");
-    Ok(Arc::new(AppState::new(snapshot, store)))
+    let store = AuditStore::open_with(
+        &options.data_dir,
+        StoreOptions {
+            max_batch: options.max_commit_batch,
+        },
+    )?;
+    // The whole chain is checked before serving; a broken one is reported, never repaired.
+    let started = Instant::now();
+    let check = store.verify(1, None, None)?;
+    let head = check.head;
+    match &check.first_break {
+        None => tracing::info!(
+            dir = %options.data_dir.display(),
+            records = check.records_checked,
+            head_sequence = head.sequence,
+            head_hash = %hex(&head.record_hash),
+            verify_ms = started.elapsed().as_millis() as u64,
+            "audit store open; hash chain verified"
+        ),
+        Some(b) => tracing::error!(
+            dir = %options.data_dir.display(),
+            sequence = b.sequence,
+            kind = ?b.kind,
+            detail = %b.detail,
+            "AUDIT LOG VERIFICATION FAILED: the audit service reports NOT_SERVING; the store is left as found for investigation"
+        ),
+    }
+    Ok(Arc::new(AppState::new(snapshot, store, check)))
 }
 
 pub fn log_load_report(report: &lists::LoadReport) {
@@ -88,7 +116,13 @@ pub async fn serve(
     health
         .set_serving::<ScreeningServiceServer<ScreeningApi>>()
         .await;
-    health.set_serving::<AuditServiceServer<AuditApi>>().await;
+    if state.startup_check().first_break.is_none() {
+        health.set_serving::<AuditServiceServer<AuditApi>>().await;
+    } else {
+        health
+            .set_not_serving::<AuditServiceServer<AuditApi>>()
+            .await;
+    }
     health.set_service_status("", ServingStatus::Serving).await;
 
     let (stopping_tx, stopping_rx) = watch::channel(false);

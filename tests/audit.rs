@@ -8,6 +8,13 @@ use tonic::Code;
 use tonic_types::StatusExt;
 use tradescreen::pb;
 
+fn filtered(filter: pb::VerdictFilter) -> pb::ListVerdictsRequest {
+    pb::ListVerdictsRequest {
+        filter: Some(filter),
+        ..Default::default()
+    }
+}
+
 fn from_exporter(id: &str, mut inv: pb::Invoice) -> pb::Invoice {
     inv.exporter.as_mut().unwrap().id = id.into();
     inv
@@ -105,10 +112,12 @@ async fn list_verdicts_pages_newest_first_with_filters() {
     loop {
         let page = audit
             .list_verdicts(pb::ListVerdictsRequest {
-                exporter_id: "EXPORTER-A".into(),
+                filter: Some(pb::VerdictFilter {
+                    exporter_id: "EXPORTER-A".into(),
+                    ..Default::default()
+                }),
                 page_size: 3,
                 page_token: token.clone(),
-                ..Default::default()
             })
             .await
             .unwrap()
@@ -127,10 +136,10 @@ async fn list_verdicts_pages_newest_first_with_filters() {
 
     // Decision filter, alone and with the exporter.
     let review = audit
-        .list_verdicts(pb::ListVerdictsRequest {
+        .list_verdicts(filtered(pb::VerdictFilter {
             decision: pb::Decision::Review as i32,
             ..Default::default()
-        })
+        }))
         .await
         .unwrap()
         .into_inner();
@@ -142,11 +151,11 @@ async fn list_verdicts_pages_newest_first_with_filters() {
             .all(|v| v.decision == pb::Decision::Review as i32)
     );
     let clear_a = audit
-        .list_verdicts(pb::ListVerdictsRequest {
+        .list_verdicts(filtered(pb::VerdictFilter {
             exporter_id: "EXPORTER-A".into(),
             decision: pb::Decision::Clear as i32,
             ..Default::default()
-        })
+        }))
         .await
         .unwrap()
         .into_inner();
@@ -163,10 +172,10 @@ async fn list_verdicts_pages_newest_first_with_filters() {
     assert_eq!(ids.len(), 14);
     let pivot = all.verdicts[5].screened_at.unwrap();
     let newer = audit
-        .list_verdicts(pb::ListVerdictsRequest {
+        .list_verdicts(filtered(pb::VerdictFilter {
             screened_after: Some(pivot),
             ..Default::default()
-        })
+        }))
         .await
         .unwrap()
         .into_inner();
@@ -182,10 +191,10 @@ async fn list_verdicts_pages_newest_first_with_filters() {
             .collect::<Vec<_>>()
     );
     let older = audit
-        .list_verdicts(pb::ListVerdictsRequest {
+        .list_verdicts(filtered(pb::VerdictFilter {
             screened_before: Some(pivot),
             ..Default::default()
-        })
+        }))
         .await
         .unwrap()
         .into_inner();
@@ -201,19 +210,19 @@ async fn list_verdicts_pages_newest_first_with_filters() {
             "page_token",
         ),
         (
-            pb::ListVerdictsRequest {
+            filtered(pb::VerdictFilter {
                 decision: 42,
                 ..Default::default()
-            },
-            "decision",
+            }),
+            "filter.decision",
         ),
         (
-            pb::ListVerdictsRequest {
+            filtered(pb::VerdictFilter {
                 screened_after: Some(pivot),
                 screened_before: Some(pivot),
                 ..Default::default()
-            },
-            "screened_before",
+            }),
+            "filter.screened_before",
         ),
     ] {
         let status = audit.list_verdicts(request).await.unwrap_err();

@@ -224,7 +224,10 @@ async fn a_well_formed_code_outside_hs_2022_needs_review() {
 async fn rejected_fields(server: &TestServer, inv: Option<pb::Invoice>) -> Vec<String> {
     let mut client = server.screening().await;
     let status = client
-        .screen_invoice(pb::ScreenInvoiceRequest { invoice: inv })
+        .screen_invoice(pb::ScreenInvoiceRequest {
+            invoice: inv,
+            rescreen: false,
+        })
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");

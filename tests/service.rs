@@ -287,7 +287,7 @@ async fn sigterm_drains_flushes_and_exits_zero() {
 
     let store = AuditStore::open(dir.path()).unwrap();
     let stored = store.get(&v.verdict_id).unwrap().unwrap();
-    assert_eq!(stored.invoice_id, "INV-TERM");
+    assert_eq!(stored.verdict.invoice_id, "INV-TERM");
 }
 
 #[test]

@@ -1,7 +1,9 @@
 //! Domain → proto conversion for responses.
+use crate::audit::{BreakKind, ChainHead, StoredDecision, StoredVerdict, VerifyReport};
 use crate::pb;
 use crate::screening::model::{
-    Decision, Finding, FindingKind, ListVersion, MatchedOn, PartyRole, Verdict,
+    ClearedMatch, Decision, Finding, FindingKind, ListVersion, MatchedOn, PartyRole, ReviewOutcome,
+    Verdict, hex,
 };
 
 pub fn decision(d: Decision) -> pb::Decision {
@@ -70,6 +72,9 @@ fn finding(f: Finding) -> pb::Finding {
         programs: f.programs,
         explanation: f.explanation,
         country: f.country,
+        entity_version: f.entity_version,
+        suppressed: f.suppressed,
+        suppressed_by_decision_id: f.suppressed_by_decision_id,
     }
 }
 
@@ -100,7 +105,24 @@ pub fn timestamp_nanos(t: &prost_types::Timestamp) -> Result<i64, String> {
         .ok_or_else(|| "is out of range".to_owned())
 }
 
-pub fn verdict(v: Verdict) -> pb::Verdict {
+/// A stored verdict with its place in the chain and its review decisions.
+pub fn verdict(stored: StoredVerdict) -> pb::Verdict {
+    let StoredVerdict {
+        verdict,
+        link,
+        decisions,
+    } = stored;
+    pb::Verdict {
+        sequence: link.sequence,
+        previous_hash: link.previous_hex(),
+        record_hash: link.record_hex(),
+        decisions: decisions.into_iter().map(review_decision).collect(),
+        ..unstored_verdict(verdict)
+    }
+}
+
+/// A verdict that was not stored (offline screening): no chain fields, no decisions.
+pub fn unstored_verdict(v: Verdict) -> pb::Verdict {
     pb::Verdict {
         verdict_id: v.verdict_id,
         invoice_id: v.invoice_id,
@@ -110,5 +132,81 @@ pub fn verdict(v: Verdict) -> pb::Verdict {
         screened_at: Some(timestamp(v.screened_at_unix_nanos)),
         list_versions: v.list_versions.into_iter().map(list_version).collect(),
         policy_version: v.policy_version,
+        invoice_hash: v.invoice_hash,
+        invoice_version: v.invoice_version,
+        previous_version_verdict_id: v.previous_version_verdict_id,
+        hs_codes: v.hs_codes,
+        sequence: 0,
+        previous_hash: String::new(),
+        record_hash: String::new(),
+        decisions: Vec::new(),
+    }
+}
+
+fn outcome(o: ReviewOutcome) -> pb::ReviewOutcome {
+    match o {
+        ReviewOutcome::Released => pb::ReviewOutcome::Released,
+        ReviewOutcome::Confirmed => pb::ReviewOutcome::Confirmed,
+        ReviewOutcome::Escalated => pb::ReviewOutcome::Escalated,
+    }
+}
+
+fn cleared_match(m: ClearedMatch) -> pb::ClearedMatch {
+    pb::ClearedMatch {
+        party_role: party_role(m.party_role) as i32,
+        party_name: m.party_name,
+        list_id: m.list_id,
+        entity_id: m.entity_id,
+        entity_version: m.entity_version,
+    }
+}
+
+pub fn review_decision(stored: StoredDecision) -> pb::ReviewDecision {
+    let StoredDecision { decision: d, link } = stored;
+    pb::ReviewDecision {
+        decision_id: d.decision_id,
+        verdict_id: d.verdict_id,
+        reviewer: d.reviewer,
+        outcome: outcome(d.outcome) as i32,
+        reason: d.reason,
+        decided_at: Some(timestamp(d.decided_at_unix_nanos)),
+        cleared_matches: d.cleared_matches.into_iter().map(cleared_match).collect(),
+        sequence: link.sequence,
+        previous_hash: link.previous_hex(),
+        record_hash: link.record_hex(),
+    }
+}
+
+pub fn chain_head(head: ChainHead) -> pb::ChainHead {
+    pb::ChainHead {
+        sequence: head.sequence,
+        record_hash: hex(&head.record_hash),
+    }
+}
+
+fn chain_break(kind: BreakKind) -> pb::ChainBreak {
+    match kind {
+        BreakKind::ContentChanged => pb::ChainBreak::ContentChanged,
+        BreakKind::RecordMissing => pb::ChainBreak::RecordMissing,
+        BreakKind::OrderBroken => pb::ChainBreak::OrderBroken,
+        BreakKind::Unreadable => pb::ChainBreak::Unreadable,
+        BreakKind::AnchorMismatch => pb::ChainBreak::AnchorMismatch,
+    }
+}
+
+pub fn verify_report(r: VerifyReport) -> pb::VerifyAuditLogResponse {
+    let (first_broken_sequence, reason, detail) = match r.first_break {
+        Some(b) => (b.sequence, chain_break(b.kind) as i32, b.detail),
+        None => (0, 0, String::new()),
+    };
+    pb::VerifyAuditLogResponse {
+        ok: first_broken_sequence == 0 && reason == 0,
+        from_sequence: r.from_sequence,
+        to_sequence: r.to_sequence,
+        records_checked: r.records_checked,
+        first_broken_sequence,
+        reason,
+        detail,
+        head: Some(chain_head(r.head)),
     }
 }

@@ -17,6 +17,8 @@ pub enum ApiError {
     InvalidArgument(Vec<FieldViolation>),
     #[error("{0} not found")]
     NotFound(String),
+    #[error("{0}")]
+    FailedPrecondition(String),
     #[error(transparent)]
     Audit(#[from] AuditError),
     #[error("internal error: {0}")]
@@ -52,8 +54,13 @@ impl ApiError {
                 Code::InvalidArgument
             }
             ApiError::NotFound(_) => Code::NotFound,
-            ApiError::Audit(AuditError::Storage(_)) => Code::Unavailable,
-            ApiError::Audit(AuditError::Corrupt { .. }) => Code::DataLoss,
+            ApiError::FailedPrecondition(_) => Code::FailedPrecondition,
+            ApiError::Audit(AuditError::Storage(_) | AuditError::WriterStopped) => {
+                Code::Unavailable
+            }
+            ApiError::Audit(AuditError::Corrupt { .. } | AuditError::OldFormat(_)) => {
+                Code::DataLoss
+            }
             ApiError::Audit(AuditError::Encode(_) | AuditError::IdOverflow)
             | ApiError::Internal(_) => Code::Internal,
         }

@@ -44,9 +44,19 @@ pub fn invoice_from_json(text: &str) -> Result<pb::Invoice, JsonError> {
 
 /// Renders a `Verdict` in proto3 JSON, pretty-printed.
 pub fn verdict_to_json(verdict: &pb::Verdict) -> Result<String, JsonError> {
-    const NAME: &str = "tradescreen.v1.Verdict";
-    let desc = descriptor(NAME)?;
-    let dynamic = DynamicMessage::decode(desc, verdict.encode_to_vec().as_slice())
-        .map_err(|e| JsonError::Transcode(NAME, e.to_string()))?;
-    serde_json::to_string_pretty(&dynamic).map_err(|e| JsonError::Transcode(NAME, e.to_string()))
+    let dynamic = verdict_dynamic(verdict)?;
+    serde_json::to_string_pretty(&dynamic).map_err(|e| JsonError::Transcode(VERDICT, e.to_string()))
+}
+
+/// Renders a `Verdict` in proto3 JSON on one line (for JSON Lines exports).
+pub fn verdict_to_json_line(verdict: &pb::Verdict) -> Result<String, JsonError> {
+    let dynamic = verdict_dynamic(verdict)?;
+    serde_json::to_string(&dynamic).map_err(|e| JsonError::Transcode(VERDICT, e.to_string()))
+}
+
+const VERDICT: &str = "tradescreen.v1.Verdict";
+
+fn verdict_dynamic(verdict: &pb::Verdict) -> Result<DynamicMessage, JsonError> {
+    DynamicMessage::decode(descriptor(VERDICT)?, verdict.encode_to_vec().as_slice())
+        .map_err(|e| JsonError::Transcode(VERDICT, e.to_string()))
 }

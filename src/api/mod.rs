@@ -14,24 +14,35 @@ use tonic::{Request, Response, Status, Streaming};
 use tracing::{Instrument, field};
 
 use self::error::ApiError;
-use crate::audit::{AuditStore, VerdictQuery};
+use crate::audit::{AuditStore, StoredVerdict, VerdictQuery, VerifyReport};
 use crate::lists::{self, ListError, Snapshot};
 use crate::pb;
 use crate::pb::audit_service_server::AuditService;
 use crate::pb::screening_service_server::ScreeningService;
-use crate::screening::model::{Invoice, Verdict};
+use crate::screening::model::{
+    ClearedMatch, Decision, Invoice, ReviewDecision, ReviewOutcome, Verdict,
+};
 
 /// What every request reads: the current lists (swapped whole on reload) and the store.
 pub struct AppState {
     lists: ArcSwap<Snapshot>,
     store: AuditStore,
+    /// The verification of the whole chain when the service started.
+    startup_check: VerifyReport,
+}
+
+/// What screening an invoice came to: a new verdict, or the stored one for an identical retry.
+enum Screened {
+    New(Verdict),
+    Replay(StoredVerdict),
 }
 
 impl AppState {
-    pub fn new(snapshot: Snapshot, store: AuditStore) -> Self {
+    pub fn new(snapshot: Snapshot, store: AuditStore, startup_check: VerifyReport) -> Self {
         AppState {
             lists: ArcSwap::from_pointee(snapshot),
             store,
+            startup_check,
         }
     }
 
@@ -41,6 +52,10 @@ impl AppState {
 
     pub fn store(&self) -> &AuditStore {
         &self.store
+    }
+
+    pub fn startup_check(&self) -> &VerifyReport {
+        &self.startup_check
     }
 
     /// Reloads lists and policy from where the current ones came from. On error the current
@@ -55,13 +70,21 @@ impl AppState {
         Ok(snapshot)
     }
 
-    /// Screens a validated invoice and stores the verdict durably. Blocking: call it off the
-    /// async runtime.
-    fn screen_and_store(&self, invoice: &Invoice) -> Result<Verdict, ApiError> {
-        let (verdict_id, screened_at) = self.store.new_verdict_id()?;
-        let verdict = self.lists.load().verdict(invoice, verdict_id, screened_at);
-        self.store.append(&verdict)?;
-        Ok(verdict)
+    /// Screens a validated invoice unless an identical one of the same exporter is stored
+    /// (and no re-screen was asked for). Blocking: call it off the async runtime.
+    fn screen(&self, invoice: &Invoice, rescreen: bool) -> Result<Screened, ApiError> {
+        if !rescreen
+            && let Some(stored) = self
+                .store
+                .latest_version(&invoice.exporter.id, &invoice.invoice_id)?
+            && stored.verdict.invoice_hash == invoice.content_hash()
+        {
+            return Ok(Screened::Replay(stored));
+        }
+        let clearances = self.store.clearances(&invoice.exporter.id)?;
+        Ok(Screened::New(
+            self.lists.load().verdict(invoice, &clearances),
+        ))
     }
 }
 
@@ -78,28 +101,34 @@ where
 }
 
 /// Validates, screens and stores one invoice, logging the outcome in the current span.
+/// Returns the verdict and whether it is a replay of a stored one.
 async fn screen_one(
     state: &Arc<AppState>,
     request: &pb::ScreenInvoiceRequest,
-) -> Result<pb::Verdict, ApiError> {
+) -> Result<(pb::Verdict, bool), ApiError> {
     let started = Instant::now();
     let span = tracing::Span::current();
-    let invoice = validate::invoice(request.invoice.as_ref());
-    let result = match invoice {
-        Ok(invoice) => blocking(state, move |s| s.screen_and_store(&invoice)).await,
-        Err(e) => Err(e),
-    };
+    let rescreen = request.rescreen;
+    let result = async {
+        let invoice = validate::invoice(request.invoice.as_ref())?;
+        match blocking(state, move |s| s.screen(&invoice, rescreen)).await? {
+            Screened::Replay(stored) => Ok((stored, true)),
+            Screened::New(verdict) => Ok(state.store.append_verdict(verdict, rescreen).await?),
+        }
+    }
+    .await;
     let latency_us = started.elapsed().as_micros() as u64;
     span.record("latency_us", latency_us);
     match &result {
-        Ok(v) => {
-            span.record("verdict_id", v.verdict_id.as_str());
-            span.record("decision", v.decision.as_str());
-            tracing::info!(findings = v.findings.len(), "screened");
+        Ok((v, replayed)) => {
+            span.record("verdict_id", v.verdict.verdict_id.as_str());
+            span.record("decision", v.verdict.decision.as_str());
+            span.record("sequence", v.link.sequence);
+            tracing::info!(findings = v.verdict.findings.len(), replayed, "screened");
         }
         Err(e) => tracing::warn!(error = %e, "not screened"),
     }
-    result.map(convert::verdict)
+    result.map(|(v, replayed)| (convert::verdict(v), replayed))
 }
 
 fn invoice_id(request: &pb::ScreenInvoiceRequest) -> &str {
@@ -133,11 +162,13 @@ impl ScreeningService for ScreeningApi {
             invoice_id = invoice_id(&request),
             verdict_id = field::Empty,
             decision = field::Empty,
+            sequence = field::Empty,
             latency_us = field::Empty,
         );
-        let verdict = screen_one(&self.state, &request).instrument(span).await?;
+        let (verdict, replayed) = screen_one(&self.state, &request).instrument(span).await?;
         Ok(Response::new(pb::ScreenInvoiceResponse {
             result: Some(pb::screen_invoice_response::Result::Verdict(verdict)),
+            replayed,
         }))
     }
 
@@ -169,10 +200,15 @@ impl ScreeningService for ScreeningApi {
                         invoice_id = invoice_id(&request),
                         verdict_id = field::Empty,
                         decision = field::Empty,
+                        sequence = field::Empty,
                         latency_us = field::Empty,
                     );
+                    let mut replayed = false;
                     let result = match screen_one(&state, &request).instrument(span).await {
-                        Ok(verdict) => pb::screen_invoice_response::Result::Verdict(verdict),
+                        Ok((verdict, replay)) => {
+                            replayed = replay;
+                            pb::screen_invoice_response::Result::Verdict(verdict)
+                        }
                         Err(e) => pb::screen_invoice_response::Result::Error(pb::InvoiceError {
                             invoice_id: invoice_id(&request).to_owned(),
                             index,
@@ -190,6 +226,7 @@ impl ScreeningService for ScreeningApi {
                     };
                     let response = pb::ScreenInvoiceResponse {
                         result: Some(result),
+                        replayed,
                     };
                     if tx.send(Ok(response)).await.is_err() {
                         break; // the client went away
@@ -216,50 +253,10 @@ impl AuditApi {
     }
 }
 
-fn list_query(r: &pb::ListVerdictsRequest) -> Result<VerdictQuery, ApiError> {
-    let mut violations = Vec::new();
-    let mut bad = |field: &str, description: String| {
-        violations.push(error::FieldViolation {
-            field: field.into(),
-            description,
-        });
-    };
-    if r.exporter_id.chars().count() > validate::MAX_ID_CHARS {
-        bad(
-            "exporter_id",
-            format!("is longer than {} characters", validate::MAX_ID_CHARS),
-        );
-    }
-    let decision = convert::decision_from_pb(r.decision).unwrap_or_else(|e| {
-        bad("decision", e);
-        None
-    });
-    let mut time = |field: &str, t: &Option<prost_types::Timestamp>| {
-        t.as_ref()
-            .and_then(|t| convert::timestamp_nanos(t).map_err(|e| bad(field, e)).ok())
-    };
-    let after = time("screened_after", &r.screened_after);
-    let before = time("screened_before", &r.screened_before);
-    if let (Some(a), Some(b)) = (after, before)
-        && a >= b
-    {
-        bad(
-            "screened_before",
-            "must be later than screened_after".into(),
-        );
-    }
-    if !violations.is_empty() {
-        return Err(ApiError::InvalidArgument(violations));
-    }
-    Ok(VerdictQuery {
-        exporter_id: (!r.exporter_id.is_empty()).then(|| r.exporter_id.clone()),
-        decision,
-        screened_after: after,
-        screened_before: before,
-        page_size: r.page_size as usize,
-        page_token: (!r.page_token.is_empty()).then(|| r.page_token.clone()),
-    })
-}
+type VerdictStream = Pin<Box<dyn Stream<Item = Result<pb::Verdict, Status>> + Send>>;
+
+/// Verdicts an export sends per read of the store.
+const EXPORT_CHUNK: usize = 64;
 
 #[tonic::async_trait]
 impl AuditService for AuditApi {
@@ -267,20 +264,10 @@ impl AuditService for AuditApi {
         &self,
         request: Request<pb::GetVerdictRequest>,
     ) -> Result<Response<pb::Verdict>, Status> {
-        let id = request.into_inner().verdict_id.trim().to_owned();
-        if id.is_empty() {
-            return Err(ApiError::invalid("verdict_id", "is required").into());
-        }
-        if ulid::Ulid::from_string(&id).is_err() {
-            return Err(ApiError::invalid(
-                "verdict_id",
-                "is not a verdict id (a 26-character ULID)",
-            )
-            .into());
-        }
+        let id = validate::verdict_id("verdict_id", &request.get_ref().verdict_id)?;
         let verdict = blocking(&self.state, move |s| {
             s.store
-                .get(&id)?
+                .get(&id.to_string())?
                 .ok_or_else(|| ApiError::NotFound(format!("verdict {id}")))
         })
         .instrument(tracing::info_span!("GetVerdict"))
@@ -292,7 +279,12 @@ impl AuditService for AuditApi {
         &self,
         request: Request<pb::ListVerdictsRequest>,
     ) -> Result<Response<pb::ListVerdictsResponse>, Status> {
-        let query = list_query(request.get_ref())?;
+        let r = request.get_ref();
+        let query = VerdictQuery {
+            filter: validate::verdict_filter(r.filter.as_ref())?,
+            page_size: r.page_size as usize,
+            page_token: (!r.page_token.is_empty()).then(|| r.page_token.clone()),
+        };
         let page = blocking(&self.state, move |s| Ok(s.store.list(&query)?))
             .instrument(tracing::info_span!("ListVerdicts"))
             .await?;
@@ -300,5 +292,109 @@ impl AuditService for AuditApi {
             verdicts: page.verdicts.into_iter().map(convert::verdict).collect(),
             next_page_token: page.next_page_token.unwrap_or_default(),
         }))
+    }
+
+    type ExportVerdictsStream = VerdictStream;
+
+    async fn export_verdicts(
+        &self,
+        request: Request<pb::ExportVerdictsRequest>,
+    ) -> Result<Response<Self::ExportVerdictsStream>, Status> {
+        let filter = validate::verdict_filter(request.get_ref().filter.as_ref())?;
+        let state = Arc::clone(&self.state);
+        let (tx, rx) = tokio::sync::mpsc::channel(EXPORT_CHUNK);
+        let span = tracing::info_span!("ExportVerdicts", verdicts = field::Empty);
+        tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
+            let mut sent: u64 = 0;
+            for item in state.store.matching(&filter, None) {
+                let message = item
+                    .map(convert::verdict)
+                    .map_err(|e| Status::from(ApiError::from(e)));
+                let failed = message.is_err();
+                // The client went away, or the store failed and the error is sent: stop.
+                if tx.blocking_send(message).is_err() || failed {
+                    break;
+                }
+                sent += 1;
+            }
+            span.record("verdicts", sent);
+            tracing::info!("export finished");
+        });
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        )))
+    }
+
+    async fn record_decision(
+        &self,
+        request: Request<pb::RecordDecisionRequest>,
+    ) -> Result<Response<pb::ReviewDecision>, Status> {
+        let review = validate::review(request.get_ref())?;
+        let span = tracing::info_span!(
+            "RecordDecision",
+            verdict_id = %review.verdict_id,
+            outcome = ?review.outcome,
+            decision_id = field::Empty,
+        );
+        let state = Arc::clone(&self.state);
+        let stored = async move {
+            let id = review.verdict_id.to_string();
+            let lookup = id.clone();
+            let verdict = blocking(&state, move |s| {
+                s.store
+                    .get(&lookup)?
+                    .ok_or_else(|| ApiError::NotFound(format!("verdict {lookup}")))
+            })
+            .await?
+            .verdict;
+            if verdict.decision == Decision::Clear {
+                return Err(ApiError::FailedPrecondition(format!(
+                    "verdict {id} is CLEAR: decisions are recorded on REVIEW and BLOCK verdicts"
+                )));
+            }
+            let cleared_matches = match review.outcome {
+                ReviewOutcome::Released => ClearedMatch::from_verdict(&verdict),
+                ReviewOutcome::Confirmed | ReviewOutcome::Escalated => Vec::new(),
+            };
+            let decision = ReviewDecision {
+                decision_id: String::new(),
+                verdict_id: id,
+                reviewer: review.reviewer,
+                outcome: review.outcome,
+                reason: review.reason,
+                decided_at_unix_nanos: 0,
+                cleared_matches,
+            };
+            let stored = state
+                .store
+                .append_decision(decision, verdict.exporter_id)
+                .await?;
+            tracing::Span::current().record("decision_id", stored.decision.decision_id.as_str());
+            tracing::info!(
+                cleared = stored.decision.cleared_matches.len(),
+                "decision recorded"
+            );
+            Ok::<_, ApiError>(stored)
+        }
+        .instrument(span)
+        .await?;
+        Ok(Response::new(convert::review_decision(stored)))
+    }
+
+    async fn verify_audit_log(
+        &self,
+        request: Request<pb::VerifyAuditLogRequest>,
+    ) -> Result<Response<pb::VerifyAuditLogResponse>, Status> {
+        let (from, to, anchor) = validate::verify(request.get_ref())?;
+        let report = blocking(&self.state, move |s| {
+            Ok(s.store.verify(from, to, anchor)?)
+        })
+        .instrument(tracing::info_span!("VerifyAuditLog"))
+        .await?;
+        if let Some(b) = &report.first_break {
+            tracing::error!(sequence = b.sequence, kind = ?b.kind, detail = %b.detail, "audit log verification failed");
+        }
+        Ok(Response::new(convert::verify_report(report)))
     }
 }

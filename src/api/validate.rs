@@ -2,11 +2,13 @@
 //! so that the caller can fix the whole invoice at once.
 use std::collections::HashSet;
 
+use super::convert;
 use super::error::{ApiError, FieldViolation};
+use crate::audit::{ChainHead, VerdictFilter};
 use crate::pb;
 use crate::screening::country::CountryCode;
 use crate::screening::hs::HsCode;
-use crate::screening::model::{Identifier, Invoice, LineItem, Party, PartyRole};
+use crate::screening::model::{Identifier, Invoice, LineItem, Party, PartyRole, ReviewOutcome};
 
 pub const MAX_LINE_ITEMS: usize = 10_000;
 pub const MAX_ID_CHARS: usize = 128;
@@ -424,6 +426,180 @@ pub fn invoice(invoice: Option<&pb::Invoice>) -> Result<Invoice, ApiError> {
         invoice_date: (!invoice_date.is_empty()).then(|| invoice_date.to_owned()),
     };
     v.into_result(invoice)
+}
+
+/// The audit query filter at `path` (`filter`).
+pub fn verdict_filter(f: Option<&pb::VerdictFilter>) -> Result<VerdictFilter, ApiError> {
+    let Some(f) = f else {
+        return Ok(VerdictFilter::default());
+    };
+    let mut v = Violations::default();
+    check_id(&mut v, "filter.exporter_id", &f.exporter_id, false);
+    check_id(&mut v, "filter.invoice_id", &f.invoice_id, false);
+    check_id(&mut v, "filter.list_id", &f.list_id, false);
+    check_id(&mut v, "filter.entity_id", &f.entity_id, false);
+    let decision = convert::decision_from_pb(f.decision).unwrap_or_else(|e| {
+        v.add("filter.decision", e);
+        None
+    });
+    let mut time = |field: &str, t: &Option<prost_types::Timestamp>| {
+        t.as_ref().and_then(|t| {
+            convert::timestamp_nanos(t)
+                .map_err(|e| v.add(field, e))
+                .ok()
+        })
+    };
+    let after = time("filter.screened_after", &f.screened_after);
+    let before = time("filter.screened_before", &f.screened_before);
+    if let (Some(a), Some(b)) = (after, before)
+        && a >= b
+    {
+        v.add(
+            "filter.screened_before",
+            "must be later than screened_after",
+        );
+    }
+    let hs_code = if f.hs_code.trim().is_empty() {
+        None
+    } else {
+        match HsCode::parse(&f.hs_code) {
+            Ok(code) => Some(code.hs6().to_owned()),
+            Err(e) => {
+                v.add("filter.hs_code", e.to_string());
+                None
+            }
+        }
+    };
+    let entity = match (f.list_id.trim(), f.entity_id.trim()) {
+        ("", "") => None,
+        (_, "") => {
+            v.add("filter.entity_id", "is required with list_id");
+            None
+        }
+        ("", _) => {
+            v.add("filter.list_id", "is required with entity_id");
+            None
+        }
+        (list, entity) => Some((list.to_owned(), entity.to_owned())),
+    };
+    let non_empty = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_owned());
+    v.into_result(VerdictFilter {
+        exporter_id: non_empty(&f.exporter_id),
+        invoice_id: non_empty(&f.invoice_id),
+        decision,
+        screened_after: after,
+        screened_before: before,
+        hs_code,
+        entity,
+    })
+}
+
+/// A verdict id field: required and a ULID.
+pub fn verdict_id(field: &str, raw: &str) -> Result<ulid::Ulid, ApiError> {
+    let id = raw.trim();
+    if id.is_empty() {
+        return Err(ApiError::invalid(field, "is required"));
+    }
+    ulid::Ulid::from_string(id)
+        .map_err(|_| ApiError::invalid(field, "is not a verdict id (a 26-character ULID)"))
+}
+
+/// A validated review decision request; the verdict itself is checked against the store.
+pub struct Review {
+    pub verdict_id: ulid::Ulid,
+    pub reviewer: String,
+    pub outcome: ReviewOutcome,
+    pub reason: String,
+}
+
+/// A review decision request: which verdict, who, what and why.
+pub fn review(r: &pb::RecordDecisionRequest) -> Result<Review, ApiError> {
+    let mut v = Violations::default();
+    let id = verdict_id("verdict_id", &r.verdict_id)
+        .map_err(|e| v.0.extend(e.violations()))
+        .ok();
+    check_id(&mut v, "reviewer", &r.reviewer, true);
+    let outcome = match pb::ReviewOutcome::try_from(r.outcome) {
+        Ok(pb::ReviewOutcome::Released) => Some(ReviewOutcome::Released),
+        Ok(pb::ReviewOutcome::Confirmed) => Some(ReviewOutcome::Confirmed),
+        Ok(pb::ReviewOutcome::Escalated) => Some(ReviewOutcome::Escalated),
+        Ok(pb::ReviewOutcome::Unspecified) => {
+            v.add("outcome", "is required: RELEASED, CONFIRMED or ESCALATED");
+            None
+        }
+        Err(_) => {
+            v.add(
+                "outcome",
+                format!("{} is not a ReviewOutcome value", r.outcome),
+            );
+            None
+        }
+    };
+    if r.reason.trim().is_empty() {
+        v.add("reason", "is required");
+    } else {
+        check_text(&mut v, "reason", &r.reason, MAX_TEXT_BYTES, true);
+    }
+    v.into_result(())?;
+    // Both are set when nothing was reported above.
+    let (Some(verdict_id), Some(outcome)) = (id, outcome) else {
+        return Err(ApiError::invalid("verdict_id", "is required"));
+    };
+    Ok(Review {
+        verdict_id,
+        reviewer: r.reviewer.trim().to_owned(),
+        outcome,
+        reason: r.reason.trim().to_owned(),
+    })
+}
+
+/// A verification request: the sequence range and an optional anchor.
+pub fn verify(
+    r: &pb::VerifyAuditLogRequest,
+) -> Result<(u64, Option<u64>, Option<ChainHead>), ApiError> {
+    let mut v = Violations::default();
+    let to = (r.to_sequence != 0).then_some(r.to_sequence);
+    if let Some(to) = to
+        && r.from_sequence > to
+    {
+        v.add("to_sequence", "must not be below from_sequence");
+    }
+    let anchor = match (r.anchor_sequence, r.anchor_hash.trim()) {
+        (0, "") => None,
+        (0, _) => {
+            v.add("anchor_sequence", "is required with anchor_hash");
+            None
+        }
+        (_, "") => {
+            v.add("anchor_hash", "is required with anchor_sequence");
+            None
+        }
+        (sequence, hash) => match parse_hash(hash) {
+            Some(record_hash) => Some(ChainHead {
+                sequence,
+                record_hash,
+            }),
+            None => {
+                v.add("anchor_hash", "is not 64 hexadecimal digits");
+                None
+            }
+        },
+    };
+    v.into_result((r.from_sequence, to, anchor))
+}
+
+/// A SHA-256 hash written as 64 hex digits.
+pub fn parse_hash(text: &str) -> Option<[u8; 32]> {
+    let text = text.as_bytes();
+    if text.len() != 64 {
+        return None;
+    }
+    let mut out = [0; 32];
+    for (byte, pair) in out.iter_mut().zip(text.chunks_exact(2)) {
+        let digit = |c: u8| (c as char).to_digit(16);
+        *byte = u8::try_from(digit(pair[0])? * 16 + digit(pair[1])?).ok()?;
+    }
+    Some(out)
 }
 
 #[cfg(test)]

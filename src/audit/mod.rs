@@ -1,25 +1,41 @@
-//! The audit log of verdicts, kept in sled. Every append is one transaction over the record
-//! and its index entries, flushed to disk before it returns: a caller that has an `Ok` may
-//! acknowledge the verdict.
+//! The audit log, kept in sled: every verdict and every review decision as one record in a
+//! SHA-256 hash chain, with secondary indexes for the auditors' queries.
 //!
-//! Trees: `verdicts` (ULID bytes → record), `by_exporter` (len-prefixed exporter id ‖ ULID),
-//! `by_decision` (decision byte ‖ ULID). ULIDs sort by time, so every tree reads newest first
-//! by iterating in reverse.
+//! Writes go through a single writer thread ([`writer`]) that commits whatever has queued up
+//! in one multi-tree transaction (records, index entries and the chain head atomically),
+//! flushes once, and only then answers every waiting caller (group commit). Reads go straight
+//! to the trees.
+//!
+//! Trees (keys in [`keys`]):
+//! - `chain`: sequence → stored record ([`record`]): the log itself.
+//! - `verdict_seq`: verdict ULID → sequence. ULIDs are assigned by the writer together with
+//!   the sequence, so their order is commit order: this tree is also the time index.
+//! - `decisions_of`: verdict ULID ‖ sequence → () for the review decisions on a verdict.
+//! - `by_exporter`, `by_invoice`, `by_decision`, `by_hs`, `by_entity`: index prefix ‖ ULID → ().
+//! - `invoices`: exporter ‖ invoice id → ULID ‖ version ‖ content hash of the latest version.
+//! - `clearances`: exporter ‖ list ‖ entity ‖ party key → [`Clearance`] JSON.
+//! - `meta`: `head` → sequence ‖ record hash of the last record.
+pub mod keys;
+pub mod record;
+mod writer;
+
 use std::path::Path;
-use std::sync::Mutex;
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use sled::Transactional;
-use sled::transaction::{ConflictableTransactionError, TransactionError};
-use ulid::{Generator, Ulid};
+use sha2::{Digest, Sha256};
+use ulid::Ulid;
 
-use crate::screening::model::{Decision, Verdict};
+use self::record::Record;
+pub use self::record::{BreakKind, ChainBreak, ChainLink, GENESIS, Hash};
+pub use self::writer::Append;
+use self::writer::WriterHandle;
+use crate::screening::model::{Clearance, Decision, ReviewDecision, Verdict, hex};
 
-/// Records are stored as this version byte followed by the JSON of [`Verdict`].
-const RECORD_FORMAT_V1: u8 = 1;
-const PAGE_TOKEN_PREFIX: &str = "v1.";
+const PAGE_TOKEN_PREFIX: &str = "v2.";
 pub const DEFAULT_PAGE_SIZE: usize = 50;
 pub const MAX_PAGE_SIZE: usize = 1_000;
+/// How many queued writes one commit takes at most.
+pub const DEFAULT_MAX_BATCH: usize = 1_024;
+const HEAD_KEY: &[u8] = b"head";
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuditError {
@@ -31,38 +47,205 @@ pub enum AuditError {
     Encode(#[from] serde_json::Error),
     #[error("verdict id space exhausted for this millisecond")]
     IdOverflow,
-    #[error("page token is not one this service issued")]
+    #[error("page token is not one this service issued for this filter")]
     BadPageToken,
+    #[error(
+        "the store in {0} was written by an earlier tradescreen (unchained format 1); export it with that version or start on an empty directory"
+    )]
+    OldFormat(String),
+    #[error("the audit writer has stopped")]
+    WriterStopped,
 }
 
-/// Filters for [`AuditStore::list`]; all optional and combined with AND.
-#[derive(Clone, Debug, Default)]
-pub struct VerdictQuery {
+/// The chain's last record: an auditor notes it and can later prove nothing up to it changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChainHead {
+    /// 0 for an empty log.
+    pub sequence: u64,
+    pub record_hash: Hash,
+}
+
+impl ChainHead {
+    const EMPTY: ChainHead = ChainHead {
+        sequence: 0,
+        record_hash: GENESIS,
+    };
+
+    fn encode(&self) -> [u8; 40] {
+        let mut bytes = [0; 40];
+        bytes[..8].copy_from_slice(&self.sequence.to_be_bytes());
+        bytes[8..].copy_from_slice(&self.record_hash);
+        bytes
+    }
+
+    fn decode(bytes: &[u8]) -> Option<ChainHead> {
+        let sequence = u64::from_be_bytes(bytes.get(..8)?.try_into().ok()?);
+        let record_hash = bytes.get(8..40)?.try_into().ok()?;
+        Some(ChainHead {
+            sequence,
+            record_hash,
+        })
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredDecision {
+    pub decision: ReviewDecision,
+    pub link: ChainLink,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredVerdict {
+    pub verdict: Verdict,
+    pub link: ChainLink,
+    /// Review decisions on the verdict, oldest first.
+    pub decisions: Vec<StoredDecision>,
+}
+
+/// Filters for queries; all optional, combined with AND.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct VerdictFilter {
     pub exporter_id: Option<String>,
+    pub invoice_id: Option<String>,
     pub decision: Option<Decision>,
     /// Inclusive, nanoseconds since the epoch.
     pub screened_after: Option<i64>,
     /// Exclusive, nanoseconds since the epoch.
     pub screened_before: Option<i64>,
+    /// Six digits.
+    pub hs_code: Option<String>,
+    /// List id and the list's entity id.
+    pub entity: Option<(String, String)>,
+}
+
+impl VerdictFilter {
+    fn matches(&self, v: &Verdict) -> bool {
+        self.exporter_id
+            .as_ref()
+            .is_none_or(|e| *e == v.exporter_id)
+            && self.invoice_id.as_ref().is_none_or(|i| *i == v.invoice_id)
+            && self.decision.is_none_or(|d| d == v.decision)
+            && self
+                .screened_after
+                .is_none_or(|t| v.screened_at_unix_nanos >= t)
+            && self
+                .screened_before
+                .is_none_or(|t| v.screened_at_unix_nanos < t)
+            && self.hs_code.as_ref().is_none_or(|h| v.hs_codes.contains(h))
+            && self.entity.as_ref().is_none_or(|(list, entity)| {
+                v.findings
+                    .iter()
+                    .any(|f| f.list_id == *list && f.entity_id == *entity)
+            })
+    }
+
+    /// Identifies the filter inside page tokens, so a token is only honoured with the filter
+    /// it was issued for.
+    fn fingerprint(&self) -> String {
+        let text = format!("{self:?}");
+        hex(&Sha256::digest(text.as_bytes())[..4])
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct VerdictQuery {
+    pub filter: VerdictFilter,
     pub page_size: usize,
     pub page_token: Option<String>,
 }
 
 #[derive(Clone, Debug, Default)]
 pub struct VerdictPage {
-    pub verdicts: Vec<Verdict>,
+    pub verdicts: Vec<StoredVerdict>,
     pub next_page_token: Option<String>,
 }
 
-pub struct AuditStore {
-    db: sled::Db,
-    verdicts: sled::Tree,
-    by_exporter: sled::Tree,
-    by_decision: sled::Tree,
-    ids: Mutex<Generator>,
+/// What a verification found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifyReport {
+    pub from_sequence: u64,
+    pub to_sequence: u64,
+    pub records_checked: u64,
+    pub first_break: Option<ChainBreak>,
+    pub head: ChainHead,
 }
 
-fn decision_byte(d: Decision) -> u8 {
+#[derive(Clone)]
+pub(crate) struct Trees {
+    chain: sled::Tree,
+    verdict_seq: sled::Tree,
+    decisions_of: sled::Tree,
+    by_exporter: sled::Tree,
+    by_invoice: sled::Tree,
+    by_decision: sled::Tree,
+    by_hs: sled::Tree,
+    by_entity: sled::Tree,
+    invoices: sled::Tree,
+    clearances: sled::Tree,
+    meta: sled::Tree,
+}
+
+impl Trees {
+    /// A stored verdict with its review decisions.
+    fn verdict(&self, id: Ulid) -> Result<Option<StoredVerdict>, AuditError> {
+        let Some(seq) = self.verdict_seq.get(id.to_bytes())? else {
+            return Ok(None);
+        };
+        let seq = keys::trailing_sequence(&seq).ok_or_else(|| AuditError::Corrupt {
+            key: id.to_string(),
+            reason: "verdict index value is not a sequence".into(),
+        })?;
+        let (verdict, link) = match self.record(seq)? {
+            Some((Record::Verdict(v), link)) => (v, link),
+            Some((Record::Decision(_), _)) | None => {
+                return Err(AuditError::Corrupt {
+                    key: id.to_string(),
+                    reason: format!("sequence {seq} does not hold this verdict"),
+                });
+            }
+        };
+        let mut decisions = Vec::new();
+        for entry in self.decisions_of.scan_prefix(id.to_bytes()) {
+            let (key, _) = entry?;
+            let Some(seq) = keys::trailing_sequence(&key) else {
+                continue;
+            };
+            if let Some((Record::Decision(decision), link)) = self.record(seq)? {
+                decisions.push(StoredDecision { decision, link });
+            }
+        }
+        Ok(Some(StoredVerdict {
+            verdict,
+            link,
+            decisions,
+        }))
+    }
+
+    fn record(&self, seq: u64) -> Result<Option<(Record, ChainLink)>, AuditError> {
+        self.chain
+            .get(keys::sequence(seq))?
+            .map(|bytes| record::decode(seq, &bytes))
+            .transpose()
+    }
+
+    fn open(db: &sled::Db) -> Result<Trees, sled::Error> {
+        Ok(Trees {
+            chain: db.open_tree("chain")?,
+            verdict_seq: db.open_tree("verdict_seq")?,
+            decisions_of: db.open_tree("decisions_of")?,
+            by_exporter: db.open_tree("by_exporter")?,
+            by_invoice: db.open_tree("by_invoice")?,
+            by_decision: db.open_tree("by_decision")?,
+            by_hs: db.open_tree("by_hs")?,
+            by_entity: db.open_tree("by_entity")?,
+            invoices: db.open_tree("invoices")?,
+            clearances: db.open_tree("clearances")?,
+            meta: db.open_tree("meta")?,
+        })
+    }
+}
+
+pub(crate) fn decision_byte(d: Decision) -> u8 {
     match d {
         Decision::Clear => 1,
         Decision::Review => 2,
@@ -70,150 +253,163 @@ fn decision_byte(d: Decision) -> u8 {
     }
 }
 
-fn exporter_prefix(exporter_id: &str) -> Vec<u8> {
-    let bytes = exporter_id.as_bytes();
-    // Exporter ids are at most 128 characters (validated at the edge), so u16 holds the length.
-    let len = u16::try_from(bytes.len()).unwrap_or(u16::MAX);
-    let mut key = Vec::with_capacity(2 + bytes.len() + 16);
-    key.extend_from_slice(&len.to_be_bytes());
-    key.extend_from_slice(bytes);
-    key
-}
-
-fn with_id(mut prefix: Vec<u8>, id: Ulid) -> Vec<u8> {
-    prefix.extend_from_slice(&id.to_bytes());
-    prefix
-}
-
 fn nanos_to_millis(nanos: i64) -> u64 {
     u64::try_from(nanos.div_euclid(1_000_000)).unwrap_or(0)
 }
 
-fn unix_nanos(t: SystemTime) -> i64 {
-    t.duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+pub struct AuditStore {
+    db: sled::Db,
+    trees: Trees,
+    writer: WriterHandle,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct StoreOptions {
+    /// Writes committed together at most; 1 makes every write its own commit and flush.
+    pub max_batch: usize,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            max_batch: DEFAULT_MAX_BATCH,
+        }
+    }
 }
 
 impl AuditStore {
     pub fn open(dir: &Path) -> Result<Self, AuditError> {
+        AuditStore::open_with(dir, StoreOptions::default())
+    }
+
+    pub fn open_with(dir: &Path, options: StoreOptions) -> Result<Self, AuditError> {
         let db = sled::Config::new().path(dir).open()?;
-        Ok(AuditStore {
-            verdicts: db.open_tree("verdicts")?,
-            by_exporter: db.open_tree("by_exporter")?,
-            by_decision: db.open_tree("by_decision")?,
-            db,
-            ids: Mutex::new(Generator::new()),
-        })
+        // Format 1 kept unchained verdicts in `verdicts`; chaining them now would vouch for
+        // records nobody hashed when they were written.
+        if db.tree_names().iter().any(|n| n.as_ref() == b"verdicts")
+            && !db.open_tree("verdicts")?.is_empty()
+        {
+            return Err(AuditError::OldFormat(dir.display().to_string()));
+        }
+        let trees = Trees::open(&db)?;
+        let head = read_head(&trees)?;
+        let writer = writer::start(db.clone(), trees.clone(), head, options.max_batch.max(1));
+        Ok(AuditStore { db, trees, writer })
     }
 
-    /// A new verdict id and its time: unique and increasing within this process, sortable
-    /// by time across restarts.
-    pub fn new_verdict_id(&self) -> Result<(String, i64), AuditError> {
-        let now = SystemTime::now();
-        let mut ids = self
-            .ids
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let id = ids
-            .generate_from_datetime(now)
-            .map_err(|_| AuditError::IdOverflow)?;
-        Ok((id.to_string(), unix_nanos(now)))
+    /// Queues a write for the next group commit and waits until it is on disk.
+    pub async fn append(&self, op: Append) -> Result<writer::Appended, AuditError> {
+        self.writer.submit(op).await
     }
 
-    /// Stores the verdict and its index entries atomically and flushes them to disk.
-    pub fn append(&self, verdict: &Verdict) -> Result<(), AuditError> {
-        let id = Ulid::from_string(&verdict.verdict_id).map_err(|e| AuditError::Corrupt {
-            key: verdict.verdict_id.clone(),
-            reason: format!("verdict id is not a ULID: {e}"),
-        })?;
-        let mut record = vec![RECORD_FORMAT_V1];
-        serde_json::to_writer(&mut record, verdict)?;
-        let key = id.to_bytes();
-        let exporter_key = with_id(exporter_prefix(&verdict.exporter_id), id);
-        let decision_key = with_id(vec![decision_byte(verdict.decision)], id);
-        (&self.verdicts, &self.by_exporter, &self.by_decision)
-            .transaction(|(verdicts, by_exporter, by_decision)| {
-                verdicts.insert(&key[..], record.as_slice())?;
-                by_exporter.insert(exporter_key.as_slice(), &[][..])?;
-                by_decision.insert(decision_key.as_slice(), &[][..])?;
-                Ok::<(), ConflictableTransactionError<()>>(())
+    /// Stores a screened verdict (its id, time and invoice version are assigned here). Unless
+    /// `rescreen`, an identical invoice already stored returns that verdict and `true`.
+    pub async fn append_verdict(
+        &self,
+        verdict: Verdict,
+        rescreen: bool,
+    ) -> Result<(StoredVerdict, bool), AuditError> {
+        match self.append(Append::Verdict { verdict, rescreen }).await? {
+            writer::Appended::Verdict { verdict, replayed } => Ok((verdict, replayed)),
+            writer::Appended::Decision(_) => Err(AuditError::WriterStopped),
+        }
+    }
+
+    /// Appends a review decision on a stored verdict of `exporter_id`.
+    pub async fn append_decision(
+        &self,
+        decision: ReviewDecision,
+        exporter_id: String,
+    ) -> Result<StoredDecision, AuditError> {
+        match self
+            .append(Append::Decision {
+                decision,
+                exporter_id,
             })
-            .map_err(|e| match e {
-                TransactionError::Storage(e) => AuditError::Storage(e),
-                TransactionError::Abort(()) => AuditError::Corrupt {
-                    key: verdict.verdict_id.clone(),
-                    reason: "transaction aborted".into(),
-                },
-            })?;
-        self.db.flush()?;
-        Ok(())
+            .await?
+        {
+            writer::Appended::Decision(d) => Ok(d),
+            writer::Appended::Verdict { .. } => Err(AuditError::WriterStopped),
+        }
     }
 
-    pub fn get(&self, verdict_id: &str) -> Result<Option<Verdict>, AuditError> {
+    pub fn head(&self) -> Result<ChainHead, AuditError> {
+        read_head(&self.trees)
+    }
+
+    pub fn get(&self, verdict_id: &str) -> Result<Option<StoredVerdict>, AuditError> {
         let Ok(id) = Ulid::from_string(verdict_id) else {
             return Ok(None);
         };
-        self.verdicts
-            .get(id.to_bytes())?
-            .map(|bytes| decode_record(verdict_id, &bytes))
-            .transpose()
+        self.verdict_by_id(id)
     }
 
-    /// One page of verdicts matching `query`, newest first.
+    fn verdict_by_id(&self, id: Ulid) -> Result<Option<StoredVerdict>, AuditError> {
+        self.trees.verdict(id)
+    }
+
+    /// The latest stored version of an exporter's invoice.
+    pub fn latest_version(
+        &self,
+        exporter_id: &str,
+        invoice_id: &str,
+    ) -> Result<Option<StoredVerdict>, AuditError> {
+        let key = keys::parts(&[exporter_id, invoice_id]);
+        match self.trees.invoices.get(key)? {
+            Some(value) => {
+                let id = value
+                    .get(..16)
+                    .and_then(|b| b.try_into().ok())
+                    .map(Ulid::from_bytes)
+                    .ok_or_else(|| AuditError::Corrupt {
+                        key: format!("invoice {exporter_id}/{invoice_id}"),
+                        reason: "latest-version entry is too short".into(),
+                    })?;
+                self.verdict_by_id(id)
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// The party matches this exporter's officers released, in force or not (the screening
+    /// compares entity versions).
+    pub fn clearances(&self, exporter_id: &str) -> Result<Vec<Clearance>, AuditError> {
+        let mut out = Vec::new();
+        for entry in self
+            .trees
+            .clearances
+            .scan_prefix(keys::parts(&[exporter_id]))
+        {
+            let (key, value) = entry?;
+            let clearance = serde_json::from_slice(&value).map_err(|e| AuditError::Corrupt {
+                key: format!("clearance {key:?}"),
+                reason: e.to_string(),
+            })?;
+            out.push(clearance);
+        }
+        Ok(out)
+    }
+
+    /// One page of verdicts matching the query, newest first.
     pub fn list(&self, query: &VerdictQuery) -> Result<VerdictPage, AuditError> {
         let page_size = match query.page_size {
             0 => DEFAULT_PAGE_SIZE,
             n => n.min(MAX_PAGE_SIZE),
         };
-        // The id range [low, high) the query can touch: time bounds and the page cursor.
-        let low = Ulid::from_parts(query.screened_after.map_or(0, nanos_to_millis), 0);
-        let mut high = match query.screened_before {
-            Some(before) => Ulid::from_parts(nanos_to_millis(before.saturating_add(999_999)), 0),
-            None => Ulid(u128::MAX),
+        let filter = &query.filter;
+        let fingerprint = filter.fingerprint();
+        let cursor = match &query.page_token {
+            Some(token) => Some(parse_page_token(token, &fingerprint)?),
+            None => None,
         };
-        if let Some(token) = &query.page_token {
-            let cursor = token
-                .strip_prefix(PAGE_TOKEN_PREFIX)
-                .and_then(|s| Ulid::from_string(s).ok())
-                .ok_or(AuditError::BadPageToken)?;
-            high = high.min(cursor);
-        }
-
-        let (tree, prefix): (&sled::Tree, Vec<u8>) = match (&query.exporter_id, query.decision) {
-            (Some(exporter), _) => (&self.by_exporter, exporter_prefix(exporter)),
-            (None, Some(decision)) => (&self.by_decision, vec![decision_byte(decision)]),
-            (None, None) => (&self.verdicts, Vec::new()),
-        };
-        let range = with_id(prefix.clone(), low)..with_id(prefix.clone(), high);
-        let mut verdicts = Vec::with_capacity(page_size.min(64));
+        let mut verdicts = Vec::with_capacity(page_size.min(128));
         let mut next_page_token = None;
-        let primary = prefix.is_empty();
-        for entry in tree.range(range).rev() {
-            let (key, value) = entry?;
-            let verdict = if primary {
-                decode_record(&format!("{key:?}"), &value)?
-            } else {
-                let id_bytes: [u8; 16] = key
-                    .get(prefix.len()..)
-                    .and_then(|s| s.try_into().ok())
-                    .ok_or_else(|| AuditError::Corrupt {
-                        key: format!("{key:?}"),
-                        reason: "index key has no verdict id".into(),
-                    })?;
-                let id = Ulid::from_bytes(id_bytes).to_string();
-                self.get(&id)?.ok_or_else(|| AuditError::Corrupt {
-                    key: id,
-                    reason: "index entry without a record".into(),
-                })?
-            };
-            if !matches_filters(&verdict, query) {
-                continue;
-            }
+        for item in self.matching(filter, cursor) {
+            let verdict = item?;
             if verdicts.len() == page_size {
-                // There is at least one more: the cursor is the last id returned.
-                next_page_token = verdicts
-                    .last()
-                    .map(|v: &Verdict| format!("{PAGE_TOKEN_PREFIX}{}", v.verdict_id));
+                next_page_token = verdicts.last().map(|v: &StoredVerdict| {
+                    format!("{PAGE_TOKEN_PREFIX}{}.{fingerprint}", v.verdict.verdict_id)
+                });
                 break;
             }
             verdicts.push(verdict);
@@ -224,36 +420,190 @@ impl AuditStore {
         })
     }
 
-    pub fn verdict_count(&self) -> usize {
-        self.verdicts.len()
+    /// Every verdict matching `filter`, newest first, read lazily; `before` (exclusive)
+    /// resumes after a verdict id. Reads the most selective index the filter allows and checks
+    /// the rest of the filter on each verdict.
+    pub fn matching<'a>(
+        &'a self,
+        filter: &'a VerdictFilter,
+        before: Option<Ulid>,
+    ) -> impl Iterator<Item = Result<StoredVerdict, AuditError>> + 'a {
+        let low = Ulid::from_parts(filter.screened_after.map_or(0, nanos_to_millis), 0);
+        let mut high = match filter.screened_before {
+            // Ids carry milliseconds: include the whole millisecond, the filter trims it.
+            Some(t) => Ulid::from_parts(nanos_to_millis(t.saturating_add(999_999)), 0),
+            None => Ulid(u128::MAX),
+        };
+        if let Some(cursor) = before {
+            high = high.min(cursor);
+        }
+        let t = &self.trees;
+        let (tree, prefix): (&sled::Tree, Vec<u8>) = if let Some((list, entity)) = &filter.entity {
+            (&t.by_entity, keys::parts(&[list, entity]))
+        } else if let Some(invoice) = &filter.invoice_id {
+            (&t.by_invoice, keys::parts(&[invoice]))
+        } else if let Some(hs) = &filter.hs_code {
+            (&t.by_hs, hs.as_bytes().to_vec())
+        } else if let Some(exporter) = &filter.exporter_id {
+            (&t.by_exporter, keys::parts(&[exporter]))
+        } else if let Some(decision) = filter.decision {
+            (&t.by_decision, vec![decision_byte(decision)])
+        } else {
+            (&t.verdict_seq, Vec::new())
+        };
+        let range = keys::with_ulid(prefix.clone(), low)..keys::with_ulid(prefix, high);
+        tree.range(range)
+            .rev()
+            .map(move |entry| {
+                let (key, _) = entry?;
+                let id = keys::trailing_ulid(&key).ok_or_else(|| AuditError::Corrupt {
+                    key: format!("{key:?}"),
+                    reason: "index key has no verdict id".into(),
+                })?;
+                self.verdict_by_id(id)?.ok_or_else(|| AuditError::Corrupt {
+                    key: id.to_string(),
+                    reason: "index entry without a record".into(),
+                })
+            })
+            .filter(move |item| item.as_ref().map_or(true, |v| filter.matches(&v.verdict)))
     }
 
-    /// Flushes everything to disk (on shutdown; appends flush themselves).
+    /// Re-computes the chain from `from` (at least 1) to `to` (default: the head). With an
+    /// anchor, the record at its sequence must still have its hash.
+    pub fn verify(
+        &self,
+        from: u64,
+        to: Option<u64>,
+        anchor: Option<ChainHead>,
+    ) -> Result<VerifyReport, AuditError> {
+        let head = self.head()?;
+        let from = from.max(1);
+        let to = to.unwrap_or(head.sequence);
+        let mut report = VerifyReport {
+            from_sequence: from,
+            to_sequence: to,
+            records_checked: 0,
+            first_break: None,
+            head,
+        };
+        if let Some(anchor) = anchor {
+            let stored = self.trees.chain.get(keys::sequence(anchor.sequence))?;
+            let found = stored
+                .as_deref()
+                .and_then(|b| record::check(anchor.sequence, b, None).ok());
+            if found != Some(anchor.record_hash) {
+                report.first_break = Some(ChainBreak {
+                    sequence: anchor.sequence,
+                    kind: BreakKind::AnchorMismatch,
+                    detail: format!(
+                        "the anchor says record {} has hash {}; the store has {}",
+                        anchor.sequence,
+                        hex(&anchor.record_hash),
+                        found.map_or_else(|| "no valid record there".to_owned(), |h| hex(&h))
+                    ),
+                });
+                return Ok(report);
+            }
+        }
+        if from > to {
+            return Ok(report);
+        }
+        // The record before the range anchors its first link, when there is one.
+        let mut expected_previous: Option<Hash> = if from == 1 {
+            Some(GENESIS)
+        } else {
+            self.trees
+                .chain
+                .get(keys::sequence(from - 1))?
+                .and_then(|b| record::check(from - 1, &b, None).ok())
+        };
+        let mut expected_sequence = from;
+        for entry in self
+            .trees
+            .chain
+            .range(keys::sequence(from)..=keys::sequence(to))
+        {
+            let (key, bytes) = entry?;
+            let Some(sequence) = keys::trailing_sequence(&key) else {
+                report.first_break = Some(ChainBreak {
+                    sequence: expected_sequence,
+                    kind: BreakKind::Unreadable,
+                    detail: format!("chain key {key:?} is not a sequence"),
+                });
+                return Ok(report);
+            };
+            if sequence != expected_sequence {
+                report.first_break = Some(ChainBreak {
+                    sequence: expected_sequence,
+                    kind: BreakKind::RecordMissing,
+                    detail: format!(
+                        "record {expected_sequence} is missing; the next one is {sequence}"
+                    ),
+                });
+                return Ok(report);
+            }
+            match record::check(sequence, &bytes, expected_previous.as_ref()) {
+                Ok(hash) => expected_previous = Some(hash),
+                Err(broken) => {
+                    report.first_break = Some(broken);
+                    return Ok(report);
+                }
+            }
+            report.records_checked += 1;
+            expected_sequence += 1;
+        }
+        if expected_sequence <= to {
+            report.first_break = Some(ChainBreak {
+                sequence: expected_sequence,
+                kind: BreakKind::RecordMissing,
+                detail: format!(
+                    "the log ends at record {} but runs to {to} (head {})",
+                    expected_sequence - 1,
+                    head.sequence
+                ),
+            });
+        } else if to == head.sequence && expected_previous != Some(head.record_hash) && to > 0 {
+            report.first_break = Some(ChainBreak {
+                sequence: to,
+                kind: BreakKind::ContentChanged,
+                detail: format!(
+                    "the last record's hash is not the recorded head {}",
+                    hex(&head.record_hash)
+                ),
+            });
+        }
+        Ok(report)
+    }
+
+    /// Flushes everything to disk (on shutdown; commits flush themselves).
     pub fn flush(&self) -> Result<(), AuditError> {
         self.db.flush()?;
         Ok(())
     }
-}
 
-fn matches_filters(v: &Verdict, q: &VerdictQuery) -> bool {
-    q.exporter_id.as_ref().is_none_or(|e| *e == v.exporter_id)
-        && q.decision.is_none_or(|d| d == v.decision)
-        && q.screened_after
-            .is_none_or(|t| v.screened_at_unix_nanos >= t)
-        && q.screened_before
-            .is_none_or(|t| v.screened_at_unix_nanos < t)
-}
-
-fn decode_record(key: &str, bytes: &[u8]) -> Result<Verdict, AuditError> {
-    let corrupt = |reason: String| AuditError::Corrupt {
-        key: key.to_owned(),
-        reason,
-    };
-    match bytes.split_first() {
-        Some((&RECORD_FORMAT_V1, json)) => {
-            serde_json::from_slice(json).map_err(|e| corrupt(e.to_string()))
-        }
-        Some((version, _)) => Err(corrupt(format!("unknown record format {version}"))),
-        None => Err(corrupt("empty record".into())),
+    /// Bytes sled occupies on disk.
+    pub fn size_on_disk(&self) -> Result<u64, AuditError> {
+        Ok(self.db.size_on_disk()?)
     }
+}
+
+fn read_head(trees: &Trees) -> Result<ChainHead, AuditError> {
+    match trees.meta.get(HEAD_KEY)? {
+        Some(bytes) => ChainHead::decode(&bytes).ok_or_else(|| AuditError::Corrupt {
+            key: "head".into(),
+            reason: "the chain head is unreadable".into(),
+        }),
+        None => Ok(ChainHead::EMPTY),
+    }
+}
+
+fn parse_page_token(token: &str, fingerprint: &str) -> Result<Ulid, AuditError> {
+    let rest = token
+        .strip_prefix(PAGE_TOKEN_PREFIX)
+        .ok_or(AuditError::BadPageToken)?;
+    let (id, fp) = rest.split_once('.').ok_or(AuditError::BadPageToken)?;
+    if fp != fingerprint {
+        return Err(AuditError::BadPageToken);
+    }
+    Ulid::from_string(id).map_err(|_| AuditError::BadPageToken)
 }

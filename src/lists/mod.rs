@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::screening::Screener;
-use crate::screening::model::{Invoice, ListVersion, Verdict};
+use crate::screening::model::{Clearance, Invoice, ListVersion, Verdict};
 use crate::screening::party::{ListEntity, Matcher};
 use crate::screening::policy::{DEFAULT_POLICY_TOML, Policy, PolicyError};
 
@@ -188,23 +188,25 @@ impl Snapshot {
         &self.screener.policy.version
     }
 
-    /// Screens `invoice` and records which lists and policy decided it.
-    pub fn verdict(
-        &self,
-        invoice: &Invoice,
-        verdict_id: String,
-        screened_at_unix_nanos: i64,
-    ) -> Verdict {
-        let screening = self.screener.screen(invoice);
+    /// Screens `invoice` and records which lists and policy decided it. Party matches the
+    /// exporter's officers released (`clearances`) are kept but suppressed. The verdict id,
+    /// time and invoice version are left for the audit log to assign when it stores it.
+    pub fn verdict(&self, invoice: &Invoice, clearances: &[Clearance]) -> Verdict {
+        let mut screening = self.screener.screen(invoice);
+        screening.suppress_cleared(clearances);
         Verdict {
-            verdict_id,
+            verdict_id: String::new(),
             invoice_id: invoice.invoice_id.clone(),
             exporter_id: invoice.exporter.id.clone(),
             decision: screening.decision,
             findings: screening.findings,
-            screened_at_unix_nanos,
+            screened_at_unix_nanos: 0,
             list_versions: self.versions.clone(),
             policy_version: self.policy_version().to_owned(),
+            invoice_hash: invoice.content_hash(),
+            invoice_version: 0,
+            previous_version_verdict_id: String::new(),
+            hs_codes: invoice.hs6_codes(),
         }
     }
 }

@@ -278,6 +278,7 @@ impl Screener {
         f.score = m.score;
         f.matched_on = Some(m.matched_on);
         f.programs = entity.programs.clone();
+        f.entity_version = entity.version();
         Some(f)
     }
 }

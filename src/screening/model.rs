@@ -6,6 +6,17 @@ use serde::{Deserialize, Serialize};
 use super::country::CountryCode;
 use super::hs::HsCode;
 
+/// Lowercase hex of bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
 /// The outcome of screening, ordered by severity so that `max` picks the most severe.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -97,6 +108,32 @@ pub struct Invoice {
 }
 
 impl Invoice {
+    /// SHA-256 (hex) of the invoice's canonical content: its validated, normalised form, so a
+    /// retry that differs only in what validation normalises counts as identical.
+    pub fn content_hash(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        // Serialising plain structs (no maps) is deterministic: field order is declaration order.
+        match serde_json::to_vec(self) {
+            Ok(bytes) => hasher.update(&bytes),
+            // Cannot happen for these types; hash the debug form rather than panic.
+            Err(_) => hasher.update(format!("{self:?}").as_bytes()),
+        }
+        hex(&hasher.finalize())
+    }
+
+    /// The distinct HS subheadings (6 digits) on the invoice, sorted.
+    pub fn hs6_codes(&self) -> Vec<String> {
+        let mut codes: Vec<String> = self
+            .line_items
+            .iter()
+            .map(|l| l.hs_code.hs6().to_owned())
+            .collect();
+        codes.sort_unstable();
+        codes.dedup();
+        codes
+    }
+
     /// The parties screened against the lists: everyone but the exporter (the caller).
     pub fn screened_parties(&self) -> impl Iterator<Item = &Party> {
         std::iter::once(&self.consignee).chain(self.other_parties.iter())
@@ -163,10 +200,22 @@ pub struct Finding {
     pub explanation: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub country: String,
+    /// Party findings: the listed entity's content version when matched.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub entity_version: String,
+    /// A released match on the same entity version: kept for the record, not counted.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub suppressed: bool,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub suppressed_by_decision_id: String,
 }
 
 fn is_zero(n: &u32) -> bool {
     *n == 0
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl Finding {
@@ -188,6 +237,9 @@ impl Finding {
             programs: Vec::new(),
             explanation,
             country: String::new(),
+            entity_version: String::new(),
+            suppressed: false,
+            suppressed_by_decision_id: String::new(),
         }
     }
 }
@@ -208,15 +260,115 @@ pub struct Screening {
 }
 
 impl Screening {
-    /// The decision is the most severe finding; no findings means CLEAR.
+    /// The decision is the most severe finding that is not suppressed; none means CLEAR.
     pub fn from_findings(findings: Vec<Finding>) -> Self {
-        let decision = findings
-            .iter()
-            .map(|f| f.severity)
-            .max()
-            .unwrap_or(Decision::Clear);
+        let decision = decide(&findings);
         Screening { decision, findings }
     }
+
+    /// Marks party matches this exporter's officers released as suppressed and decides again.
+    /// A clearance holds only for the entity version it was given on, so any list change to
+    /// the entity lifts it.
+    pub fn suppress_cleared(&mut self, clearances: &[Clearance]) {
+        if clearances.is_empty() {
+            return;
+        }
+        for f in &mut self.findings {
+            if f.kind != FindingKind::PartyMatch || f.party_role.is_none() {
+                continue;
+            }
+            let key = party_key(&f.party_name);
+            if let Some(c) = clearances.iter().find(|c| {
+                c.matched.party_key == key
+                    && c.matched.list_id == f.list_id
+                    && c.matched.entity_id == f.entity_id
+                    && c.matched.entity_version == f.entity_version
+            }) {
+                f.suppressed = true;
+                f.suppressed_by_decision_id = c.decision_id.clone();
+            }
+        }
+        self.decision = decide(&self.findings);
+    }
+}
+
+fn decide(findings: &[Finding]) -> Decision {
+    findings
+        .iter()
+        .filter(|f| !f.suppressed)
+        .map(|f| f.severity)
+        .max()
+        .unwrap_or(Decision::Clear)
+}
+
+/// How a screened party is recognised across invoices for clearances: its normalised name,
+/// order- and script-insensitive ("ООО «Электроком»" and "ELEKTROKOM, OOO" agree).
+pub fn party_key(name: &str) -> String {
+    super::party::normalize::normalize(name).key()
+}
+
+/// A compliance officer's outcome on a REVIEW or BLOCK verdict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewOutcome {
+    Released,
+    Confirmed,
+    Escalated,
+}
+
+/// A party match a release cleared.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClearedMatch {
+    pub party_role: PartyRole,
+    pub party_name: String,
+    pub party_key: String,
+    pub list_id: String,
+    pub entity_id: String,
+    pub entity_version: String,
+}
+
+impl ClearedMatch {
+    /// The party matches a release of `verdict` clears: every counted match on a screened
+    /// party (mentions in goods descriptions name no party and stay).
+    pub fn from_verdict(verdict: &Verdict) -> Vec<ClearedMatch> {
+        verdict
+            .findings
+            .iter()
+            .filter(|f| f.kind == FindingKind::PartyMatch && !f.suppressed)
+            .filter_map(|f| {
+                Some(ClearedMatch {
+                    party_role: f.party_role?,
+                    party_name: f.party_name.clone(),
+                    party_key: party_key(&f.party_name),
+                    list_id: f.list_id.clone(),
+                    entity_id: f.entity_id.clone(),
+                    entity_version: f.entity_version.clone(),
+                })
+            })
+            .collect()
+    }
+}
+
+/// A cleared match in force for an exporter, and the decision that cleared it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Clearance {
+    pub matched: ClearedMatch,
+    pub decision_id: String,
+}
+
+/// A compliance officer's decision on a verdict. Appended to the audit log; the verdict
+/// itself never changes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReviewDecision {
+    pub decision_id: String,
+    pub verdict_id: String,
+    pub reviewer: String,
+    pub outcome: ReviewOutcome,
+    pub reason: String,
+    /// Nanoseconds since the Unix epoch.
+    pub decided_at_unix_nanos: i64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cleared_matches: Vec<ClearedMatch>,
 }
 
 /// A stored verdict: the screening plus who, when and with which lists.
@@ -231,4 +383,12 @@ pub struct Verdict {
     pub screened_at_unix_nanos: i64,
     pub list_versions: Vec<ListVersion>,
     pub policy_version: String,
+    /// SHA-256 of the invoice's canonical content ([`Invoice::content_hash`]).
+    pub invoice_hash: String,
+    /// 1, 2, ... per exporter and invoice id; set by the audit log when stored.
+    pub invoice_version: u32,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub previous_version_verdict_id: String,
+    /// The invoice's distinct HS subheadings.
+    pub hs_codes: Vec<String>,
 }

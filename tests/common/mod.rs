@@ -37,6 +37,7 @@ impl TestServer {
             lists,
             policy: None,
             drain_deadline: Duration::from_secs(5),
+            max_commit_batch: tradescreen::audit::DEFAULT_MAX_BATCH,
         };
         let state = tokio::task::spawn_blocking(move || server::open(&options))
             .await
@@ -151,6 +152,7 @@ pub fn invoice(
 pub fn request(invoice: pb::Invoice) -> pb::ScreenInvoiceRequest {
     pb::ScreenInvoiceRequest {
         invoice: Some(invoice),
+        rescreen: false,
     }
 }
 

@@ -92,6 +92,41 @@ pub struct ListEntity {
     pub countries: Vec<String>,
 }
 
+impl ListEntity {
+    /// A short hash of everything the list says about the entity. A release of a match holds
+    /// for this version only: when the list changes the entity, the version changes.
+    pub fn version(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        let mut field = |s: &str| {
+            h.update((s.len() as u64).to_le_bytes());
+            h.update(s.as_bytes());
+        };
+        field(&self.list_id);
+        field(&self.entity_id);
+        field(&format!("{:?}", self.kind));
+        for n in &self.names {
+            field(&n.name);
+            field(&format!("{:?}", n.kind));
+        }
+        field("programs");
+        for p in &self.programs {
+            field(p);
+        }
+        field("identifiers");
+        for i in &self.identifiers {
+            field(&i.label);
+            field(&i.value);
+            field(&i.country);
+        }
+        field("countries");
+        for c in &self.countries {
+            field(c);
+        }
+        super::model::hex(&h.finalize()[..8])
+    }
+}
+
 /// A possible hit for one queried party.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PartyMatch<'a> {

@@ -1,0 +1,444 @@
+//! The single writer: group commit.
+//!
+//! Callers queue writes on a channel. The writer thread takes the first one, then whatever
+//! else has queued up (at most `max_batch`), stages all of them in one set of batches, applies
+//! those in one sled transaction over every tree, flushes once, and only then answers each
+//! caller. While it flushes, the next group queues up, so the cost of a flush is shared by
+//! everyone who arrived during the previous one.
+use std::collections::HashMap;
+use std::thread::JoinHandle;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use sled::Transactional;
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+use tokio::sync::{mpsc, oneshot};
+use ulid::{Generator, Ulid};
+
+use super::record::{self, RecordRef};
+use super::{
+    AuditError, ChainHead, HEAD_KEY, StoredDecision, StoredVerdict, Trees, decision_byte, keys,
+};
+use crate::screening::model::{Clearance, ReviewDecision, ReviewOutcome, Verdict};
+
+/// A write for the log.
+#[derive(Debug)]
+pub enum Append {
+    /// A screened verdict; id, time and invoice version are assigned when it is stored.
+    Verdict { verdict: Verdict, rescreen: bool },
+    /// A review decision on a stored verdict of `exporter_id`; id and time are assigned here.
+    Decision {
+        decision: ReviewDecision,
+        exporter_id: String,
+    },
+}
+
+#[derive(Debug)]
+pub enum Appended {
+    Verdict {
+        verdict: StoredVerdict,
+        /// An identical invoice was already stored: this is that verdict, nothing was written.
+        replayed: bool,
+    },
+    Decision(StoredDecision),
+}
+
+struct Job {
+    op: Append,
+    reply: oneshot::Sender<Result<Appended, AuditError>>,
+}
+
+pub(crate) struct WriterHandle {
+    jobs: Option<mpsc::Sender<Job>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// How many writes may wait for the writer before callers wait to queue.
+const QUEUE: usize = 4_096;
+
+pub(crate) fn start(db: sled::Db, trees: Trees, head: ChainHead, max_batch: usize) -> WriterHandle {
+    let (tx, rx) = mpsc::channel(QUEUE);
+    let writer = Writer {
+        db,
+        trees,
+        head,
+        ids: Generator::new(),
+        max_batch,
+    };
+    let thread = std::thread::Builder::new()
+        .name("audit-writer".into())
+        .spawn(move || writer.run(rx))
+        .ok();
+    WriterHandle {
+        jobs: thread.as_ref().map(|_| tx),
+        thread,
+    }
+}
+
+impl WriterHandle {
+    pub(crate) async fn submit(&self, op: Append) -> Result<Appended, AuditError> {
+        let jobs = self.jobs.as_ref().ok_or(AuditError::WriterStopped)?;
+        let (reply, answer) = oneshot::channel();
+        jobs.send(Job { op, reply })
+            .await
+            .map_err(|_| AuditError::WriterStopped)?;
+        answer.await.map_err(|_| AuditError::WriterStopped)?
+    }
+}
+
+impl Drop for WriterHandle {
+    /// Lets the writer finish what is queued and waits for it, so that the store's files are
+    /// closed when the store is dropped.
+    fn drop(&mut self) {
+        self.jobs.take();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+struct Writer {
+    db: sled::Db,
+    trees: Trees,
+    head: ChainHead,
+    ids: Generator,
+    max_batch: usize,
+}
+
+/// One commit's writes, per tree.
+#[derive(Default)]
+struct Batches {
+    chain: sled::Batch,
+    verdict_seq: sled::Batch,
+    decisions_of: sled::Batch,
+    by_exporter: sled::Batch,
+    by_invoice: sled::Batch,
+    by_decision: sled::Batch,
+    by_hs: sled::Batch,
+    by_entity: sled::Batch,
+    invoices: sled::Batch,
+    clearances: sled::Batch,
+    meta: sled::Batch,
+}
+
+/// The latest version of an invoice as the writer sees it (stored or staged in this commit).
+#[derive(Clone)]
+struct Latest {
+    id: Ulid,
+    version: u32,
+    hash: String,
+}
+
+fn unix_nanos(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+}
+
+impl Writer {
+    fn run(mut self, mut rx: mpsc::Receiver<Job>) {
+        while let Some(first) = rx.blocking_recv() {
+            let mut jobs = vec![first];
+            while jobs.len() < self.max_batch {
+                match rx.try_recv() {
+                    Ok(job) => jobs.push(job),
+                    Err(_) => break,
+                }
+            }
+            self.commit(jobs);
+        }
+    }
+
+    fn commit(&mut self, jobs: Vec<Job>) {
+        let before = self.head;
+        let mut batches = Batches::default();
+        let mut staged: HashMap<Vec<u8>, (Latest, StoredVerdict)> = HashMap::new();
+        let mut outcomes: Vec<Result<Appended, AuditError>> = jobs
+            .iter()
+            .map(|job| self.stage(&job.op, &mut batches, &mut staged))
+            .collect();
+        if self.head != before {
+            batches.meta.insert(HEAD_KEY, &self.head.encode()[..]);
+            if let Err(e) = self.apply(batches).and_then(|()| Ok(self.db.flush()?)) {
+                tracing::error!(error = %e, writes = jobs.len(), "audit commit failed");
+                self.head = before;
+                for outcome in &mut outcomes {
+                    // Replays of records stored before this commit are still good answers.
+                    let stored_before = matches!(
+                        outcome,
+                        Ok(Appended::Verdict { replayed: true, verdict })
+                            if verdict.link.sequence <= before.sequence
+                    );
+                    if !stored_before {
+                        *outcome = Err(match &e {
+                            AuditError::Storage(s) => AuditError::Storage(s.clone()),
+                            other => AuditError::Corrupt {
+                                key: "commit".into(),
+                                reason: other.to_string(),
+                            },
+                        });
+                    }
+                }
+            }
+        }
+        for (job, outcome) in jobs.into_iter().zip(outcomes) {
+            // A caller that gave up (its request was cancelled) no longer listens.
+            let _ = job.reply.send(outcome);
+        }
+    }
+
+    fn next_id(&mut self) -> Result<(Ulid, i64), AuditError> {
+        let now = SystemTime::now();
+        let id = self
+            .ids
+            .generate_from_datetime(now)
+            .map_err(|_| AuditError::IdOverflow)?;
+        Ok((id, unix_nanos(now)))
+    }
+
+    /// Encodes `record` as the next record of the chain and stages it.
+    fn chain(
+        &mut self,
+        batches: &mut Batches,
+        record: RecordRef<'_>,
+    ) -> Result<record::ChainLink, AuditError> {
+        let sequence = self.head.sequence + 1;
+        let (bytes, link) = record::encode(sequence, self.head.record_hash, record)?;
+        batches.chain.insert(&keys::sequence(sequence)[..], bytes);
+        self.head = ChainHead {
+            sequence,
+            record_hash: link.record_hash,
+        };
+        Ok(link)
+    }
+
+    fn stage(
+        &mut self,
+        op: &Append,
+        batches: &mut Batches,
+        staged: &mut HashMap<Vec<u8>, (Latest, StoredVerdict)>,
+    ) -> Result<Appended, AuditError> {
+        match op {
+            Append::Verdict { verdict, rescreen } => {
+                self.stage_verdict(verdict.clone(), *rescreen, batches, staged)
+            }
+            Append::Decision {
+                decision,
+                exporter_id,
+            } => self
+                .stage_decision(decision.clone(), exporter_id, batches)
+                .map(Appended::Decision),
+        }
+    }
+
+    fn latest(&self, invoice_key: &[u8]) -> Result<Option<Latest>, AuditError> {
+        let Some(value) = self.trees.invoices.get(invoice_key)? else {
+            return Ok(None);
+        };
+        let corrupt = || AuditError::Corrupt {
+            key: format!("invoice {invoice_key:?}"),
+            reason: "latest-version entry is malformed".into(),
+        };
+        let id = Ulid::from_bytes(
+            value
+                .get(..16)
+                .and_then(|b| b.try_into().ok())
+                .ok_or_else(corrupt)?,
+        );
+        let version = u32::from_be_bytes(
+            value
+                .get(16..20)
+                .and_then(|b| b.try_into().ok())
+                .ok_or_else(corrupt)?,
+        );
+        let hash = std::str::from_utf8(value.get(20..).ok_or_else(corrupt)?)
+            .map_err(|_| corrupt())?
+            .to_owned();
+        Ok(Some(Latest { id, version, hash }))
+    }
+
+    fn stage_verdict(
+        &mut self,
+        mut verdict: Verdict,
+        rescreen: bool,
+        batches: &mut Batches,
+        staged: &mut HashMap<Vec<u8>, (Latest, StoredVerdict)>,
+    ) -> Result<Appended, AuditError> {
+        let invoice_key = keys::parts(&[&verdict.exporter_id, &verdict.invoice_id]);
+        let latest = match staged.get(&invoice_key) {
+            Some((latest, stored)) => {
+                if !rescreen && latest.hash == verdict.invoice_hash {
+                    return Ok(Appended::Verdict {
+                        verdict: stored.clone(),
+                        replayed: true,
+                    });
+                }
+                Some(latest.clone())
+            }
+            None => self.latest(&invoice_key)?,
+        };
+        if let Some(latest) = &latest
+            && !rescreen
+            && latest.hash == verdict.invoice_hash
+            && !staged.contains_key(&invoice_key)
+        {
+            // Read from the store rather than a reader's copy: the writer is the authority.
+            let stored = self
+                .trees
+                .verdict(latest.id)?
+                .ok_or_else(|| AuditError::Corrupt {
+                    key: latest.id.to_string(),
+                    reason: "the invoice's latest version is not in the log".into(),
+                })?;
+            return Ok(Appended::Verdict {
+                verdict: stored,
+                replayed: true,
+            });
+        }
+
+        let (id, now) = self.next_id()?;
+        verdict.verdict_id = id.to_string();
+        verdict.screened_at_unix_nanos = now;
+        verdict.invoice_version = latest.as_ref().map_or(1, |l| l.version.saturating_add(1));
+        verdict.previous_version_verdict_id = latest
+            .as_ref()
+            .map(|l| l.id.to_string())
+            .unwrap_or_default();
+        let link = self.chain(batches, RecordRef::Verdict(&verdict))?;
+
+        let id_bytes = id.to_bytes();
+        batches
+            .verdict_seq
+            .insert(&id_bytes[..], &keys::sequence(link.sequence)[..]);
+        let index = |prefix: Vec<u8>| keys::with_ulid(prefix, id);
+        batches
+            .by_exporter
+            .insert(index(keys::parts(&[&verdict.exporter_id])), &[][..]);
+        batches
+            .by_invoice
+            .insert(index(keys::parts(&[&verdict.invoice_id])), &[][..]);
+        batches
+            .by_decision
+            .insert(index(vec![decision_byte(verdict.decision)]), &[][..]);
+        for hs in &verdict.hs_codes {
+            batches.by_hs.insert(index(hs.as_bytes().to_vec()), &[][..]);
+        }
+        let mut entities: Vec<(&str, &str)> = verdict
+            .findings
+            .iter()
+            .filter(|f| !f.list_id.is_empty() && !f.entity_id.is_empty())
+            .map(|f| (f.list_id.as_str(), f.entity_id.as_str()))
+            .collect();
+        entities.sort_unstable();
+        entities.dedup();
+        for (list, entity) in entities {
+            batches
+                .by_entity
+                .insert(index(keys::parts(&[list, entity])), &[][..]);
+        }
+        let now_latest = Latest {
+            id,
+            version: verdict.invoice_version,
+            hash: verdict.invoice_hash.clone(),
+        };
+        let mut value = Vec::with_capacity(20 + now_latest.hash.len());
+        value.extend_from_slice(&id_bytes);
+        value.extend_from_slice(&now_latest.version.to_be_bytes());
+        value.extend_from_slice(now_latest.hash.as_bytes());
+        batches.invoices.insert(invoice_key.as_slice(), value);
+
+        let stored = StoredVerdict {
+            verdict,
+            link,
+            decisions: Vec::new(),
+        };
+        staged.insert(invoice_key, (now_latest, stored.clone()));
+        Ok(Appended::Verdict {
+            verdict: stored,
+            replayed: false,
+        })
+    }
+
+    fn stage_decision(
+        &mut self,
+        mut decision: ReviewDecision,
+        exporter_id: &str,
+        batches: &mut Batches,
+    ) -> Result<StoredDecision, AuditError> {
+        let verdict_id =
+            Ulid::from_string(&decision.verdict_id).map_err(|e| AuditError::Corrupt {
+                key: decision.verdict_id.clone(),
+                reason: format!("not a verdict id: {e}"),
+            })?;
+        let (id, now) = self.next_id()?;
+        decision.decision_id = id.to_string();
+        decision.decided_at_unix_nanos = now;
+        if decision.outcome != ReviewOutcome::Released {
+            decision.cleared_matches.clear();
+        }
+        let link = self.chain(batches, RecordRef::Decision(&decision))?;
+        batches.decisions_of.insert(
+            keys::with_sequence(verdict_id.to_bytes().to_vec(), link.sequence),
+            &[][..],
+        );
+        for matched in &decision.cleared_matches {
+            let key = keys::parts(&[
+                exporter_id,
+                &matched.list_id,
+                &matched.entity_id,
+                &matched.party_key,
+            ]);
+            let clearance = Clearance {
+                matched: matched.clone(),
+                decision_id: decision.decision_id.clone(),
+            };
+            batches
+                .clearances
+                .insert(key, serde_json::to_vec(&clearance)?);
+        }
+        Ok(StoredDecision { decision, link })
+    }
+
+    fn apply(&self, batches: Batches) -> Result<(), AuditError> {
+        let t = &self.trees;
+        let trees = [
+            &t.chain,
+            &t.verdict_seq,
+            &t.decisions_of,
+            &t.by_exporter,
+            &t.by_invoice,
+            &t.by_decision,
+            &t.by_hs,
+            &t.by_entity,
+            &t.invoices,
+            &t.clearances,
+            &t.meta,
+        ];
+        let b = &batches;
+        let writes = [
+            &b.chain,
+            &b.verdict_seq,
+            &b.decisions_of,
+            &b.by_exporter,
+            &b.by_invoice,
+            &b.by_decision,
+            &b.by_hs,
+            &b.by_entity,
+            &b.invoices,
+            &b.clearances,
+            &b.meta,
+        ];
+        trees[..]
+            .transaction(|views| {
+                for (view, batch) in views.iter().zip(writes) {
+                    view.apply_batch(batch)?;
+                }
+                Ok::<(), ConflictableTransactionError<()>>(())
+            })
+            .map_err(|e| match e {
+                TransactionError::Storage(e) => AuditError::Storage(e),
+                TransactionError::Abort(()) => AuditError::Corrupt {
+                    key: "commit".into(),
+                    reason: "transaction aborted".into(),
+                },
+            })
+    }
+}
