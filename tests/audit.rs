@@ -4,8 +4,10 @@ mod common;
 use std::collections::HashSet;
 
 use common::*;
+use tokio_stream::StreamExt;
 use tonic::Code;
 use tonic_types::StatusExt;
+use tradescreen::lists::ListSource;
 use tradescreen::pb;
 
 fn filtered(filter: pb::VerdictFilter) -> pb::ListVerdictsRequest {
@@ -286,4 +288,499 @@ async fn verdicts_survive_a_restart_on_the_same_directory() {
         .into_inner();
     let order: Vec<&str> = all.verdicts.iter().map(|v| v.invoice_id.as_str()).collect();
     assert_eq!(order, ["INV-R3", "INV-R2", "INV-R1"]);
+}
+
+async fn verify_log(server: &TestServer) -> pb::VerifyAuditLogResponse {
+    server
+        .audit()
+        .await
+        .verify_audit_log(pb::VerifyAuditLogRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+async fn screen_full(
+    server: &TestServer,
+    invoice: pb::Invoice,
+    rescreen: bool,
+) -> pb::ScreenInvoiceResponse {
+    server
+        .screening()
+        .await
+        .screen_invoice(pb::ScreenInvoiceRequest {
+            invoice: Some(invoice),
+            rescreen,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+async fn list_ids(server: &TestServer, filter: pb::VerdictFilter) -> Vec<String> {
+    server
+        .audit()
+        .await
+        .list_verdicts(filtered(filter))
+        .await
+        .unwrap()
+        .into_inner()
+        .verdicts
+        .into_iter()
+        .map(|v| v.verdict_id)
+        .collect()
+}
+
+#[tokio::test]
+async fn an_identical_retry_returns_the_stored_verdict_and_a_change_makes_a_new_version() {
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    let inv = invoice("INV-IDEM", "Bishkek Machinery Trading", "KG", &["8482.10"]);
+
+    let first = screen_full(&server, inv.clone(), false).await;
+    assert!(!first.replayed);
+    let v1 = verdict_of(first);
+    assert_eq!(v1.invoice_version, 1);
+    assert!(v1.previous_version_verdict_id.is_empty());
+
+    // An ERP retry: the stored verdict comes back and nothing is written.
+    let retry = screen_full(&server, inv.clone(), false).await;
+    assert!(retry.replayed);
+    assert_eq!(verdict_of(retry), v1);
+    assert_eq!(
+        verify_log(&server).await.head.unwrap().sequence,
+        v1.sequence
+    );
+
+    // Changed content under the same id: screened again, linked to the previous version.
+    let mut changed = inv.clone();
+    changed.line_items.push(line("0901.21", "coffee"));
+    let second = screen_full(&server, changed.clone(), false).await;
+    assert!(!second.replayed);
+    let v2 = verdict_of(second);
+    assert_eq!(v2.invoice_version, 2);
+    assert_eq!(v2.previous_version_verdict_id, v1.verdict_id);
+    assert_ne!(v2.invoice_hash, v1.invoice_hash);
+    assert_eq!(v2.sequence, v1.sequence + 1);
+    assert_eq!(v2.previous_hash, v1.record_hash);
+
+    // An explicit re-screen of identical content is a new version too.
+    let v3 = verdict_of(screen_full(&server, changed, true).await);
+    assert_eq!(v3.invoice_version, 3);
+    assert_eq!(v3.previous_version_verdict_id, v2.verdict_id);
+    assert_eq!(v3.invoice_hash, v2.invoice_hash);
+
+    // The same invoice number from another exporter is another invoice.
+    let other = screen_full(&server, from_exporter("EXPORTER-OTHER", inv), false).await;
+    assert!(!other.replayed);
+    let other = verdict_of(other);
+    assert_eq!(other.invoice_version, 1);
+
+    let by_invoice = list_ids(
+        &server,
+        pb::VerdictFilter {
+            invoice_id: "INV-IDEM".into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(
+        by_invoice,
+        [&other, &v3, &v2, &v1].map(|v| v.verdict_id.clone())
+    );
+    let verify = verify_log(&server).await;
+    assert!(verify.ok, "{verify:?}");
+    assert_eq!(verify.records_checked, 4);
+}
+
+/// An invoice to Kazakhstan (no route findings) whose consignee is SDN entity 45851 in Cyrillic.
+fn listed_consignee_invoice(id: &str, exporter: &str) -> pb::Invoice {
+    from_exporter(
+        exporter,
+        invoice(id, "ООО «Электроком ВПК»", "KZ", &["0901.21"]),
+    )
+}
+
+fn decision_request(
+    verdict_id: &str,
+    outcome: pb::ReviewOutcome,
+    reason: &str,
+) -> pb::RecordDecisionRequest {
+    pb::RecordDecisionRequest {
+        verdict_id: verdict_id.into(),
+        reviewer: "officer@exporter.example".into(),
+        outcome: outcome as i32,
+        reason: reason.into(),
+    }
+}
+
+#[tokio::test]
+async fn review_decisions_are_appended_and_never_change_the_verdict() {
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    let blocked = screen(
+        &server,
+        invoice("INV-D", "Moscow Components Trading", "RU", &["8542.31"]),
+    )
+    .await;
+    assert_eq!(decision(&blocked), pb::Decision::Block);
+    let mut audit = server.audit().await;
+    let escalated = audit
+        .record_decision(decision_request(
+            &blocked.verdict_id,
+            pb::ReviewOutcome::Escalated,
+            "to counsel: end user unclear",
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let confirmed = audit
+        .record_decision(decision_request(
+            &blocked.verdict_id,
+            pb::ReviewOutcome::Confirmed,
+            "counsel: do not ship",
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(escalated.sequence, blocked.sequence + 1);
+    assert_eq!(confirmed.previous_hash, escalated.record_hash);
+    assert!(escalated.cleared_matches.is_empty() && confirmed.cleared_matches.is_empty());
+
+    let read = audit
+        .get_verdict(pb::GetVerdictRequest {
+            verdict_id: blocked.verdict_id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(read.decisions, [escalated.clone(), confirmed.clone()]);
+    // The verdict's own record is untouched.
+    assert_eq!(
+        pb::Verdict {
+            decisions: Vec::new(),
+            ..read
+        },
+        blocked
+    );
+    let verify = verify_log(&server).await;
+    assert!(verify.ok, "{verify:?}");
+    assert_eq!(verify.head.unwrap().sequence, confirmed.sequence);
+
+    let clear = screen(
+        &server,
+        invoice("INV-C", "Hamburger Kaffeerösterei GmbH", "DE", &["0901.21"]),
+    )
+    .await;
+    let status = audit
+        .record_decision(decision_request(
+            &clear.verdict_id,
+            pb::ReviewOutcome::Released,
+            "nothing to release",
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::FailedPrecondition);
+    let status = audit
+        .record_decision(decision_request(
+            "01ARZ3NDEKTSV4RRFFQ69G5FAV",
+            pb::ReviewOutcome::Released,
+            "no such verdict",
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::NotFound);
+
+    let good = decision_request(&blocked.verdict_id, pb::ReviewOutcome::Released, "ok");
+    for (request, field) in [
+        (
+            pb::RecordDecisionRequest {
+                outcome: 0,
+                ..good.clone()
+            },
+            "outcome",
+        ),
+        (
+            pb::RecordDecisionRequest {
+                outcome: 99,
+                ..good.clone()
+            },
+            "outcome",
+        ),
+        (
+            pb::RecordDecisionRequest {
+                reviewer: " ".into(),
+                ..good.clone()
+            },
+            "reviewer",
+        ),
+        (
+            pb::RecordDecisionRequest {
+                reason: String::new(),
+                ..good.clone()
+            },
+            "reason",
+        ),
+        (
+            pb::RecordDecisionRequest {
+                verdict_id: "INV-D".into(),
+                ..good.clone()
+            },
+            "verdict_id",
+        ),
+    ] {
+        let status = audit.record_decision(request).await.unwrap_err();
+        assert_eq!(status.code(), Code::InvalidArgument, "{field}");
+        assert_eq!(
+            status.get_details_bad_request().unwrap().field_violations[0].field,
+            field
+        );
+    }
+    // Rejected requests wrote nothing.
+    assert_eq!(
+        verify_log(&server).await.head.unwrap().sequence,
+        clear.sequence
+    );
+}
+
+#[tokio::test]
+async fn a_released_match_is_suppressed_for_that_exporter_until_the_list_changes_the_entity() {
+    let dir = temp_dir();
+    let lists = temp_dir();
+    copy_dir(&repo_data_dir(), lists.path());
+    let server = TestServer::start_with(dir.path(), ListSource::Dir(lists.path().to_owned())).await;
+
+    let flagged = screen(&server, listed_consignee_invoice("INV-S1", "EXPORTER-A")).await;
+    assert_eq!(decision(&flagged), pb::Decision::Block);
+    let match_on = |v: &pb::Verdict| -> pb::Finding {
+        v.findings
+            .iter()
+            .find(|f| f.entity_id == "45851")
+            .cloned()
+            .unwrap_or_else(|| panic!("no match on 45851: {v:#?}"))
+    };
+    let original = match_on(&flagged);
+    assert!(!original.suppressed && !original.entity_version.is_empty());
+
+    let release = server
+        .audit()
+        .await
+        .record_decision(decision_request(
+            &flagged.verdict_id,
+            pb::ReviewOutcome::Released,
+            "our customer is a different company of the same name (other INN)",
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(release.cleared_matches.len(), 1);
+    assert_eq!(release.cleared_matches[0].entity_id, "45851");
+    assert_eq!(
+        release.cleared_matches[0].entity_version,
+        original.entity_version
+    );
+
+    // The same exporter ships to the same consignee, spelled in Latin this time: the finding
+    // is recorded, suppressed, and no longer decides.
+    let mut latin = listed_consignee_invoice("INV-S2", "EXPORTER-A");
+    latin.consignee.as_mut().unwrap().name = "ELEKTROKOM VPK, OOO".into();
+    let again = screen(&server, latin).await;
+    assert_eq!(decision(&again), pb::Decision::Clear, "{again:#?}");
+    let suppressed = match_on(&again);
+    assert!(suppressed.suppressed);
+    assert_eq!(suppressed.suppressed_by_decision_id, release.decision_id);
+
+    // Another exporter's officers released nothing.
+    let other = screen(&server, listed_consignee_invoice("INV-S3", "EXPORTER-B")).await;
+    assert_eq!(decision(&other), pb::Decision::Block);
+    assert!(!match_on(&other).suppressed);
+
+    // OFAC amends the entity (a new program): the release no longer holds.
+    let sdn = lists.path().join("ofac-sdn/sdn.csv");
+    let text = std::fs::read_to_string(&sdn).unwrap();
+    let amended = text.replacen(
+        "ELEKTROKOM VPK\",-0- ,\"RUSSIA-EO14024\"",
+        "ELEKTROKOM VPK\",-0- ,\"RUSSIA-EO14024] [CYBER2\"",
+        1,
+    );
+    assert_ne!(amended, text, "the SDN row of 45851 was not found");
+    std::fs::write(&sdn, amended).unwrap();
+    server.state.reload().unwrap();
+    let after_change = screen(&server, listed_consignee_invoice("INV-S4", "EXPORTER-A")).await;
+    assert_eq!(decision(&after_change), pb::Decision::Block);
+    let finding = match_on(&after_change);
+    assert!(!finding.suppressed);
+    assert_ne!(finding.entity_version, original.entity_version);
+}
+
+#[tokio::test]
+async fn queries_by_invoice_hs_code_and_listed_entity_page_and_export() {
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    let a = screen(&server, listed_consignee_invoice("INV-Q1", "E1")).await;
+    let b = screen(
+        &server,
+        from_exporter(
+            "E1",
+            invoice(
+                "INV-Q2",
+                "Bishkek Machinery Trading",
+                "KG",
+                &["8482.10", "8542.31"],
+            ),
+        ),
+    )
+    .await;
+    let c = screen(
+        &server,
+        from_exporter(
+            "E2",
+            invoice(
+                "INV-Q3",
+                "Hamburger Kaffeerösterei GmbH",
+                "DE",
+                &["8482.10"],
+            ),
+        ),
+    )
+    .await;
+    let ids = |vs: &[&pb::Verdict]| vs.iter().map(|v| v.verdict_id.clone()).collect::<Vec<_>>();
+    let cases = [
+        (
+            pb::VerdictFilter {
+                hs_code: "848210".into(),
+                ..Default::default()
+            },
+            ids(&[&c, &b]),
+        ),
+        (
+            pb::VerdictFilter {
+                hs_code: "8542.31.00".into(),
+                ..Default::default()
+            },
+            ids(&[&b]),
+        ),
+        (
+            pb::VerdictFilter {
+                hs_code: "8482.10".into(),
+                exporter_id: "E1".into(),
+                ..Default::default()
+            },
+            ids(&[&b]),
+        ),
+        (
+            pb::VerdictFilter {
+                list_id: "ofac-sdn".into(),
+                entity_id: "45851".into(),
+                ..Default::default()
+            },
+            ids(&[&a]),
+        ),
+        (
+            pb::VerdictFilter {
+                invoice_id: "INV-Q2".into(),
+                ..Default::default()
+            },
+            ids(&[&b]),
+        ),
+        (
+            pb::VerdictFilter {
+                exporter_id: "E1".into(),
+                decision: pb::Decision::Block as i32,
+                ..Default::default()
+            },
+            ids(&[&a]),
+        ),
+    ];
+    let mut audit = server.audit().await;
+    for (filter, expected) in cases {
+        assert_eq!(
+            list_ids(&server, filter.clone()).await,
+            expected,
+            "{filter:?}"
+        );
+        // The export streams the same verdicts, complete.
+        let exported: Vec<pb::Verdict> = audit
+            .export_verdicts(pb::ExportVerdictsRequest {
+                filter: Some(filter.clone()),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .collect::<Result<_, _>>()
+            .await
+            .unwrap();
+        assert_eq!(
+            exported
+                .iter()
+                .map(|v| v.verdict_id.clone())
+                .collect::<Vec<_>>(),
+            expected,
+            "export {filter:?}"
+        );
+    }
+
+    // A page token only works with the filter it was issued for.
+    let hs = pb::VerdictFilter {
+        hs_code: "848210".into(),
+        ..Default::default()
+    };
+    let page = audit
+        .list_verdicts(pb::ListVerdictsRequest {
+            filter: Some(hs.clone()),
+            page_size: 1,
+            page_token: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(ids(&page.verdicts.iter().collect::<Vec<_>>()), ids(&[&c]));
+    let next = audit
+        .list_verdicts(pb::ListVerdictsRequest {
+            filter: Some(hs),
+            page_size: 1,
+            page_token: page.next_page_token.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(ids(&next.verdicts.iter().collect::<Vec<_>>()), ids(&[&b]));
+    let status = audit
+        .list_verdicts(pb::ListVerdictsRequest {
+            filter: None,
+            page_size: 1,
+            page_token: page.next_page_token,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+
+    for (filter, field) in [
+        (
+            pb::VerdictFilter {
+                hs_code: "84A2".into(),
+                ..Default::default()
+            },
+            "filter.hs_code",
+        ),
+        (
+            pb::VerdictFilter {
+                list_id: "ofac-sdn".into(),
+                ..Default::default()
+            },
+            "filter.entity_id",
+        ),
+    ] {
+        let status = audit
+            .export_verdicts(pb::ExportVerdictsRequest {
+                filter: Some(filter),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert_eq!(
+            status.get_details_bad_request().unwrap().field_violations[0].field,
+            field
+        );
+    }
 }

@@ -1,8 +1,7 @@
 //! Operating the service: health, reflection, list reload, SIGTERM, the offline `screen`.
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use common::*;
@@ -111,19 +110,6 @@ async fn reflection_v1_and_v1alpha_list_the_services() {
     assert!(!files.file_descriptor_proto.is_empty());
 }
 
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
 #[tokio::test]
 async fn a_bad_list_file_is_rejected_with_its_line_and_the_old_lists_keep_serving() {
     let dir = temp_dir();
@@ -187,52 +173,6 @@ async fn a_bad_list_file_is_rejected_with_its_line_and_the_old_lists_keep_servin
         snapshot.versions[0].content_hash
     );
     assert_ne!(v.list_versions[0].content_hash, before[0].content_hash);
-}
-
-/// Starts the real binary on an ephemeral port and returns it with the address it logged.
-fn spawn_binary(
-    data_dir: &std::path::Path,
-) -> (
-    std::process::Child,
-    String,
-    BufReader<std::process::ChildStderr>,
-) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tradescreen"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--log-format",
-            "json",
-            "--data-dir",
-        ])
-        .arg(data_dir)
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let Some(pipe) = child.stderr.take() else {
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("no stderr pipe");
-    };
-    let mut stderr = BufReader::new(pipe);
-    let mut line = String::new();
-    loop {
-        line.clear();
-        if stderr.read_line(&mut line).unwrap_or(0) == 0 {
-            let _ = child.wait();
-            panic!("server exited before listening");
-        }
-        let event: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
-        if event["fields"]["message"] == "serving tradescreen.v1" {
-            let addr = event["fields"]["addr"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned();
-            return (child, addr, stderr);
-        }
-    }
 }
 
 #[tokio::test]

@@ -2,8 +2,10 @@
 //! called through the generated clients.
 #![allow(dead_code)]
 
+use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -184,4 +186,64 @@ pub async fn screen(server: &TestServer, invoice: pb::Invoice) -> pb::Verdict {
             .unwrap()
             .into_inner(),
     )
+}
+
+/// Starts the real binary on an ephemeral port and returns it with the address it logged.
+pub fn spawn_binary(
+    data_dir: &std::path::Path,
+) -> (
+    std::process::Child,
+    String,
+    BufReader<std::process::ChildStderr>,
+) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tradescreen"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--log-format",
+            "json",
+            "--data-dir",
+        ])
+        .arg(data_dir)
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let Some(pipe) = child.stderr.take() else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("no stderr pipe");
+    };
+    let mut stderr = BufReader::new(pipe);
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if stderr.read_line(&mut line).unwrap_or(0) == 0 {
+            let _ = child.wait();
+            panic!("server exited before listening");
+        }
+        let event: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+        if event["fields"]["message"] == "serving tradescreen.v1" {
+            let addr = event["fields"]["addr"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            return (child, addr, stderr);
+        }
+    }
+}
+
+/// Copies a directory tree (list data, or a closed sled store).
+pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
 }
