@@ -19,8 +19,9 @@ use tradescreen::lists::{self, ListSource};
 use tradescreen::pb;
 use tradescreen::screening::model::Verdict;
 
-/// Exporters the verdicts are spread over: one exporter holds 1/EXPORTERS of the store.
-const EXPORTERS: usize = 1_000;
+/// Verdicts per exporter, in every store: the queried exporter has this many, so the page of
+/// 100 is full in the baseline and the large store alike.
+const PER_EXPORTER: usize = 1_000;
 const BASELINE_VERDICTS: usize = 10_000;
 
 fn party(name: &str, country: &str) -> Option<pb::Party> {
@@ -74,8 +75,9 @@ fn templates() -> Vec<Verdict> {
     .collect()
 }
 
-fn exporter(i: usize) -> String {
-    format!("TR{:010}", i % EXPORTERS)
+/// The exporter of the `i`th of `count` verdicts: `count / PER_EXPORTER` exporters in turn.
+fn exporter(i: usize, count: usize) -> String {
+    format!("TR{:010}", i % (count / PER_EXPORTER).max(1))
 }
 
 /// Appends `count` verdicts with up to `callers` in flight; returns verdicts per second.
@@ -90,7 +92,7 @@ fn append_all(store: &Arc<AuditStore>, count: usize, callers: usize, templates: 
             }
             let mut v = templates[i % templates.len()].clone();
             v.invoice_id = format!("INV-{i:08}");
-            v.exporter_id = exporter(i);
+            v.exporter_id = exporter(i, count);
             v.invoice_hash = format!("{i:064x}");
             let store = Arc::clone(store);
             in_flight.spawn(async move { store.append_verdict(v, false).await.expect("append") });
@@ -129,11 +131,17 @@ fn fill(dir: &Path, count: usize, templates: &[Verdict]) -> Arc<AuditStore> {
     append_all(&store, count, 4_096, templates);
     let secs = started.elapsed().as_secs_f64();
     let size = store.size_on_disk().unwrap_or(0);
+    let record_bytes: usize = templates
+        .iter()
+        .map(|v| serde_json::to_vec(v).map_or(0, |b| b.len()))
+        .sum::<usize>()
+        / templates.len();
     println!(
-        "filled {count} verdicts in {secs:.1} s ({:.0} verdicts/s); sled size on disk {:.1} MiB = {:.0} bytes per verdict",
+        "filled {count} verdicts in {secs:.1} s ({:.0} verdicts/s); sled size on disk {:.1} MiB = {:.0} bytes per verdict; records average {record_bytes} bytes of JSON, so sled takes {:.1}x",
         count as f64 / secs,
         size as f64 / 1048576.0,
-        size as f64 / count as f64
+        size as f64 / count as f64,
+        size as f64 / count as f64 / record_bytes as f64
     );
     store
 }
@@ -148,7 +156,7 @@ fn page_query(filter: VerdictFilter) -> VerdictQuery {
 
 fn by_exporter() -> VerdictFilter {
     VerdictFilter {
-        exporter_id: Some(exporter(7)),
+        exporter_id: Some(exporter(7, BASELINE_VERDICTS)),
         ..Default::default()
     }
 }

@@ -8,6 +8,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
 
 use crate::api::{AppState, AuditApi, ScreeningApi};
 use crate::audit::{AuditError, AuditStore, StoreOptions};
@@ -56,28 +57,53 @@ pub fn open(options: &ServeOptions) -> Result<Arc<AppState>, ServeError> {
             max_batch: options.max_commit_batch,
         },
     )?;
-    // The whole chain is checked before serving; a broken one is reported, never repaired.
-    let started = Instant::now();
-    let check = store.verify(1, None, None)?;
-    let head = check.head;
-    match &check.first_break {
-        None => tracing::info!(
-            dir = %options.data_dir.display(),
-            records = check.records_checked,
-            head_sequence = head.sequence,
-            head_hash = %hex(&head.record_hash),
-            verify_ms = started.elapsed().as_millis() as u64,
-            "audit store open; hash chain verified"
-        ),
-        Some(b) => tracing::error!(
-            dir = %options.data_dir.display(),
-            sequence = b.sequence,
-            kind = ?b.kind,
-            detail = %b.detail,
-            "AUDIT LOG VERIFICATION FAILED: the audit service reports NOT_SERVING; the store is left as found for investigation"
-        ),
-    }
-    Ok(Arc::new(AppState::new(snapshot, store, check)))
+    let head = store.head()?;
+    tracing::info!(
+        dir = %options.data_dir.display(),
+        head_sequence = head.sequence,
+        head_hash = %hex(&head.record_hash),
+        "audit store open"
+    );
+    Ok(Arc::new(AppState::new(snapshot, store)))
+}
+
+/// Verifies the whole chain in the background. The audit service reports NOT_SERVING until
+/// it has passed, and stays so if it fails: the failure is logged (stderr) and the store is
+/// left exactly as found, for investigation.
+fn verify_at_start_up(state: Arc<AppState>, health: HealthReporter) {
+    tokio::spawn(async move {
+        let started = Instant::now();
+        let checking = Arc::clone(&state);
+        let result =
+            tokio::task::spawn_blocking(move || checking.run_startup_check().cloned()).await;
+        match result {
+            Ok(Ok(report)) => match &report.first_break {
+                None => {
+                    tracing::info!(
+                        records = report.records_checked,
+                        head_sequence = report.head.sequence,
+                        head_hash = %hex(&report.head.record_hash),
+                        verify_ms = started.elapsed().as_millis() as u64,
+                        "audit log hash chain verified"
+                    );
+                    health.set_serving::<AuditServiceServer<AuditApi>>().await;
+                }
+                Some(b) => tracing::error!(
+                    sequence = b.sequence,
+                    kind = ?b.kind,
+                    detail = %b.detail,
+                    "AUDIT LOG VERIFICATION FAILED: the audit service reports NOT_SERVING; the store is left as found for investigation"
+                ),
+            },
+            Ok(Err(AuditError::Cancelled)) => {
+                tracing::info!("start-up verification stopped by shutdown")
+            }
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "start-up verification could not run; the audit service reports NOT_SERVING")
+            }
+            Err(e) => tracing::error!(error = %e, "start-up verification task failed"),
+        }
+    });
 }
 
 pub fn log_load_report(report: &lists::LoadReport) {
@@ -116,13 +142,11 @@ pub async fn serve(
     health
         .set_serving::<ScreeningServiceServer<ScreeningApi>>()
         .await;
-    if state.startup_check().first_break.is_none() {
-        health.set_serving::<AuditServiceServer<AuditApi>>().await;
-    } else {
-        health
-            .set_not_serving::<AuditServiceServer<AuditApi>>()
-            .await;
-    }
+    // Until the chain has verified.
+    health
+        .set_not_serving::<AuditServiceServer<AuditApi>>()
+        .await;
+    verify_at_start_up(Arc::clone(&state), health.clone());
     health.set_service_status("", ServingStatus::Serving).await;
 
     let (stopping_tx, stopping_rx) = watch::channel(false);
@@ -159,8 +183,9 @@ pub async fn serve(
         });
 
     let mut deadline = stopping_rx;
-    let drain_expired = async move {
+    let drain_expired = async {
         let _ = deadline.wait_for(|stopping| *stopping).await;
+        state.begin_stopping();
         tokio::time::sleep(drain_deadline).await;
     };
     let result = tokio::select! {

@@ -55,9 +55,9 @@ impl ApiError {
             }
             ApiError::NotFound(_) => Code::NotFound,
             ApiError::FailedPrecondition(_) => Code::FailedPrecondition,
-            ApiError::Audit(AuditError::Storage(_) | AuditError::WriterStopped) => {
-                Code::Unavailable
-            }
+            ApiError::Audit(
+                AuditError::Storage(_) | AuditError::WriterStopped | AuditError::Cancelled,
+            ) => Code::Unavailable,
             ApiError::Audit(AuditError::Corrupt { .. } | AuditError::OldFormat(_)) => {
                 Code::DataLoss
             }

@@ -5,7 +5,8 @@ pub mod json;
 pub mod validate;
 
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use arc_swap::ArcSwap;
@@ -14,7 +15,7 @@ use tonic::{Request, Response, Status, Streaming};
 use tracing::{Instrument, field};
 
 use self::error::ApiError;
-use crate::audit::{AuditStore, StoredVerdict, VerdictQuery, VerifyReport};
+use crate::audit::{AuditError, AuditStore, StoredVerdict, VerdictQuery, VerifyReport};
 use crate::lists::{self, ListError, Snapshot};
 use crate::pb;
 use crate::pb::audit_service_server::AuditService;
@@ -27,8 +28,11 @@ use crate::screening::model::{
 pub struct AppState {
     lists: ArcSwap<Snapshot>,
     store: AuditStore,
-    /// The verification of the whole chain when the service started.
-    startup_check: VerifyReport,
+    /// The verification of the whole chain run when the service started; empty until it
+    /// finishes (it runs in the background: a million records take seconds).
+    startup_check: OnceLock<VerifyReport>,
+    /// Set when shutdown begins, so that a long verification stops early.
+    stopping: AtomicBool,
 }
 
 /// What screening an invoice came to: a new verdict, or the stored one for an identical retry.
@@ -38,11 +42,12 @@ enum Screened {
 }
 
 impl AppState {
-    pub fn new(snapshot: Snapshot, store: AuditStore, startup_check: VerifyReport) -> Self {
+    pub fn new(snapshot: Snapshot, store: AuditStore) -> Self {
         AppState {
             lists: ArcSwap::from_pointee(snapshot),
             store,
-            startup_check,
+            startup_check: OnceLock::new(),
+            stopping: AtomicBool::new(false),
         }
     }
 
@@ -54,8 +59,23 @@ impl AppState {
         &self.store
     }
 
-    pub fn startup_check(&self) -> &VerifyReport {
-        &self.startup_check
+    /// The start-up verification, once it has finished.
+    pub fn startup_check(&self) -> Option<&VerifyReport> {
+        self.startup_check.get()
+    }
+
+    /// Verifies the whole chain (blocking) and records the result as the start-up check.
+    /// Stops early, with [`AuditError::Cancelled`], once shutdown begins.
+    pub fn run_startup_check(&self) -> Result<&VerifyReport, AuditError> {
+        let report = self
+            .store
+            .verify_cancellable(1, None, None, Some(&self.stopping))?;
+        Ok(self.startup_check.get_or_init(|| report))
+    }
+
+    /// Marks the start of shutdown.
+    pub fn begin_stopping(&self) {
+        self.stopping.store(true, Ordering::Relaxed);
     }
 
     /// Reloads lists and policy from where the current ones came from. On error the current

@@ -20,6 +20,7 @@ pub mod record;
 mod writer;
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use sha2::{Digest, Sha256};
 use ulid::Ulid;
@@ -55,6 +56,8 @@ pub enum AuditError {
     OldFormat(String),
     #[error("the audit writer has stopped")]
     WriterStopped,
+    #[error("verification stopped: the service is shutting down")]
+    Cancelled,
 }
 
 /// The chain's last record: an auditor notes it and can later prove nothing up to it changed.
@@ -476,6 +479,17 @@ impl AuditStore {
         to: Option<u64>,
         anchor: Option<ChainHead>,
     ) -> Result<VerifyReport, AuditError> {
+        self.verify_cancellable(from, to, anchor, None)
+    }
+
+    /// [`AuditStore::verify`] that gives up with [`AuditError::Cancelled`] once `cancel` is set.
+    pub fn verify_cancellable(
+        &self,
+        from: u64,
+        to: Option<u64>,
+        anchor: Option<ChainHead>,
+        cancel: Option<&AtomicBool>,
+    ) -> Result<VerifyReport, AuditError> {
         let head = self.head()?;
         let from = from.max(1);
         let to = to.unwrap_or(head.sequence);
@@ -551,6 +565,11 @@ impl AuditStore {
             }
             report.records_checked += 1;
             expected_sequence += 1;
+            if report.records_checked.is_multiple_of(4_096)
+                && cancel.is_some_and(|c| c.load(Ordering::Relaxed))
+            {
+                return Err(AuditError::Cancelled);
+            }
         }
         if expected_sequence <= to {
             report.first_break = Some(ChainBreak {
@@ -606,4 +625,87 @@ fn parse_page_token(token: &str, fingerprint: &str) -> Result<Ulid, AuditError> 
         return Err(AuditError::BadPageToken);
     }
     Ulid::from_string(id).map_err(|_| AuditError::BadPageToken)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::screening::model::Decision;
+
+    fn verdict(exporter: &str, invoice: &str, content: &str) -> Verdict {
+        Verdict {
+            verdict_id: String::new(),
+            invoice_id: invoice.into(),
+            exporter_id: exporter.into(),
+            decision: Decision::Review,
+            findings: Vec::new(),
+            screened_at_unix_nanos: 0,
+            list_versions: Vec::new(),
+            policy_version: "test".into(),
+            invoice_hash: content.into(),
+            invoice_version: 0,
+            previous_version_verdict_id: String::new(),
+            hs_codes: vec!["848210".into()],
+        }
+    }
+
+    #[test]
+    fn an_unchained_store_of_format_1_is_refused_not_rewritten() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let db = sled::open(dir.path()).unwrap();
+            let old = db.open_tree("verdicts").unwrap();
+            old.insert(b"01J0000000000000000000000A", b"\x01{}")
+                .unwrap();
+            db.flush().unwrap();
+        }
+        assert!(matches!(
+            AuditStore::open(dir.path()),
+            Err(AuditError::OldFormat(_))
+        ));
+        let db = sled::open(dir.path()).unwrap();
+        assert_eq!(db.open_tree("verdicts").unwrap().len(), 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_appends_get_contiguous_sequences_in_one_verifiable_chain() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(AuditStore::open(dir.path()).unwrap());
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..200 {
+            let store = Arc::clone(&store);
+            tasks.spawn(async move {
+                // Every fifth is a retry of the one before it: same exporter, id and content.
+                let n = i - i % 5 / 4;
+                store
+                    .append_verdict(verdict("E", &format!("INV-{n}"), &format!("c{n}")), false)
+                    .await
+                    .unwrap()
+            });
+        }
+        let mut stored = Vec::new();
+        while let Some(done) = tasks.join_next().await {
+            stored.push(done.unwrap());
+        }
+        let mut new: Vec<u64> = stored
+            .iter()
+            .filter(|(_, replayed)| !replayed)
+            .map(|(v, _)| v.link.sequence)
+            .collect();
+        new.sort_unstable();
+        assert_eq!(new, (1..=160).collect::<Vec<_>>());
+        // Ids follow sequences: id order is commit order.
+        let mut by_seq: Vec<&StoredVerdict> = stored.iter().map(|(v, _)| v).collect();
+        by_seq.sort_by_key(|v| v.link.sequence);
+        assert!(
+            by_seq
+                .windows(2)
+                .all(|w| w[0].verdict.verdict_id <= w[1].verdict.verdict_id)
+        );
+        let report = store.verify(1, None, None).unwrap();
+        assert_eq!(report.first_break, None);
+        assert_eq!(report.head.sequence, 160);
+    }
 }

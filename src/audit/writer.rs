@@ -157,9 +157,19 @@ impl Writer {
             .collect();
         if self.head != before {
             batches.meta.insert(HEAD_KEY, &self.head.encode()[..]);
-            if let Err(e) = self.apply(batches).and_then(|()| Ok(self.db.flush()?)) {
+            let failure = match self.apply(batches) {
+                Err(e) => {
+                    // Nothing was applied: the next commit reuses these sequences.
+                    self.head = before;
+                    Some(e)
+                }
+                // Applied but maybe not on disk: the records are in the log (later flushes
+                // will write them), so the head stays; their callers are not acknowledged
+                // and a retry replays the stored verdict.
+                Ok(()) => self.db.flush().err().map(AuditError::from),
+            };
+            if let Some(e) = failure {
                 tracing::error!(error = %e, writes = jobs.len(), "audit commit failed");
-                self.head = before;
                 for outcome in &mut outcomes {
                     // Replays of records stored before this commit are still good answers.
                     let stored_before = matches!(

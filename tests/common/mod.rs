@@ -56,6 +56,14 @@ impl TestServer {
             },
             Duration::from_secs(5),
         ));
+        // The chain is verified in the background; wait for it so that tests see the
+        // audit service's settled health.
+        for _ in 0..1_000 {
+            if state.startup_check().is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
         TestServer {
             addr,
             state,
