@@ -784,3 +784,106 @@ async fn queries_by_invoice_hs_code_and_listed_entity_page_and_export() {
         );
     }
 }
+
+#[tokio::test]
+async fn verify_audit_log_checks_a_range_and_rejects_ranges_it_cannot_check() {
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    for i in 0..4 {
+        screen(
+            &server,
+            invoice(
+                &format!("INV-V{i}"),
+                "Hamburger Kaffeerösterei GmbH",
+                "DE",
+                &["0901.21"],
+            ),
+        )
+        .await;
+    }
+    let mut audit = server.audit().await;
+    let range = audit
+        .verify_audit_log(pb::VerifyAuditLogRequest {
+            from_sequence: 2,
+            to_sequence: 3,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(range.ok);
+    assert_eq!(
+        (
+            range.from_sequence,
+            range.to_sequence,
+            range.records_checked
+        ),
+        (2, 3, 2)
+    );
+    let head = range.head.unwrap();
+    assert_eq!(head.sequence, 4);
+
+    // The head noted now anchors a later verification.
+    let anchored = audit
+        .verify_audit_log(pb::VerifyAuditLogRequest {
+            anchor_sequence: head.sequence,
+            anchor_hash: head.record_hash.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(anchored.ok, "{anchored:?}");
+    let wrong_anchor = audit
+        .verify_audit_log(pb::VerifyAuditLogRequest {
+            anchor_sequence: 3,
+            anchor_hash: head.record_hash.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!wrong_anchor.ok);
+    assert_eq!(wrong_anchor.reason, pb::ChainBreak::AnchorMismatch as i32);
+
+    let beyond = audit
+        .verify_audit_log(pb::VerifyAuditLogRequest {
+            from_sequence: 5,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(beyond.code(), Code::OutOfRange);
+    for (request, field) in [
+        (
+            pb::VerifyAuditLogRequest {
+                from_sequence: 3,
+                to_sequence: 2,
+                ..Default::default()
+            },
+            "to_sequence",
+        ),
+        (
+            pb::VerifyAuditLogRequest {
+                anchor_sequence: 2,
+                anchor_hash: "not-hex".into(),
+                ..Default::default()
+            },
+            "anchor_hash",
+        ),
+        (
+            pb::VerifyAuditLogRequest {
+                anchor_hash: head.record_hash.clone(),
+                ..Default::default()
+            },
+            "anchor_sequence",
+        ),
+    ] {
+        let status = audit.verify_audit_log(request).await.unwrap_err();
+        assert_eq!(status.code(), Code::InvalidArgument, "{field}");
+        assert_eq!(
+            status.get_details_bad_request().unwrap().field_violations[0].field,
+            field
+        );
+    }
+}

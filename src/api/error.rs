@@ -19,6 +19,8 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     FailedPrecondition(String),
+    #[error("{0}")]
+    OutOfRange(String),
     #[error(transparent)]
     Audit(#[from] AuditError),
     #[error("internal error: {0}")]
@@ -55,6 +57,7 @@ impl ApiError {
             }
             ApiError::NotFound(_) => Code::NotFound,
             ApiError::FailedPrecondition(_) => Code::FailedPrecondition,
+            ApiError::OutOfRange(_) => Code::OutOfRange,
             ApiError::Audit(
                 AuditError::Storage(_) | AuditError::WriterStopped | AuditError::Cancelled,
             ) => Code::Unavailable,

@@ -408,6 +408,13 @@ impl AuditService for AuditApi {
     ) -> Result<Response<pb::VerifyAuditLogResponse>, Status> {
         let (from, to, anchor) = validate::verify(request.get_ref())?;
         let report = blocking(&self.state, move |s| {
+            // A range past the head has nothing to verify; saying "ok" would mislead.
+            let head = s.store.head()?.sequence;
+            if let Some(beyond) = [Some(from), to].into_iter().flatten().find(|&n| n > head) {
+                return Err(ApiError::OutOfRange(format!(
+                    "sequence {beyond} is beyond the chain head {head}"
+                )));
+            }
             Ok(s.store.verify(from, to, anchor)?)
         })
         .instrument(tracing::info_span!("VerifyAuditLog"))
