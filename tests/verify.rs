@@ -271,3 +271,66 @@ async fn a_broken_store_is_reported_at_start_up_and_by_the_offline_command_but_l
     let db = sled::open(dir.path()).unwrap();
     assert!(chain(&db).get(key(2)).unwrap().is_none());
 }
+
+#[tokio::test]
+async fn the_offline_export_writes_the_filtered_history_as_json_lines() {
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    let mut ids = Vec::new();
+    for (i, (consignee, country, hs)) in [
+        ("Moscow Components Trading", "RU", "8542.31"),
+        ("Hamburger Kaffeerösterei GmbH", "DE", "0901.21"),
+        ("Bishkek Machinery Trading", "KG", "8542.31"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        ids.push(
+            screen(
+                &server,
+                invoice(&format!("INV-X{i}"), consignee, country, &[hs]),
+            )
+            .await
+            .verdict_id,
+        );
+    }
+    server.stop().await;
+
+    let export = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_tradescreen"))
+            .args(["audit", "export", "--data-dir"])
+            .arg(dir.path())
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .collect::<Vec<_>>()
+    };
+    let all = export(&[]);
+    let all_ids: Vec<&str> = all
+        .iter()
+        .map(|v| v["verdictId"].as_str().unwrap())
+        .collect();
+    assert_eq!(all_ids, [&ids[2], &ids[1], &ids[0]].map(String::as_str));
+    assert!(
+        all.iter()
+            .all(|v| v["recordHash"].as_str().unwrap().len() == 64)
+    );
+
+    let chips = export(&["--hs-code", "8542.31", "--decision", "block"]);
+    assert_eq!(chips.len(), 1);
+    assert_eq!(chips[0]["verdictId"], ids[0].as_str());
+
+    let bad = Command::new(env!("CARGO_BIN_EXE_tradescreen"))
+        .args(["audit", "export", "--data-dir"])
+        .arg(dir.path())
+        .args(["--list-id", "ofac-sdn"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--entity-id: is required with list_id"));
+}
