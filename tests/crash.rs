@@ -96,13 +96,23 @@ async fn crash_rounds(rounds: usize) {
                         "KG",
                         &[hs],
                     );
-                    match client.screen_invoice(request(inv)).await {
-                        Ok(response) => this_round
-                            .lock()
-                            .unwrap()
-                            .push(verdict_of(response.into_inner())),
+                    let verdict = match client.screen_invoice(request(inv.clone())).await {
+                        Ok(response) => verdict_of(response.into_inner()),
                         // The server died under us: the call was never acknowledged.
                         Err(_) => break,
+                    };
+                    this_round.lock().unwrap().push(verdict.clone());
+                    // Every fourth invoice is sent again, as an ERP retries: the same verdict
+                    // comes back, replayed.
+                    if n % 4 == 0 {
+                        match client.screen_invoice(request(inv)).await {
+                            Ok(response) => {
+                                let response = response.into_inner();
+                                assert!(response.replayed);
+                                assert_eq!(verdict_of(response), verdict);
+                            }
+                            Err(_) => break,
+                        }
                     }
                 }
             }));

@@ -64,7 +64,9 @@ impl ApiError {
             ApiError::Audit(AuditError::Corrupt { .. } | AuditError::OldFormat(_)) => {
                 Code::DataLoss
             }
-            ApiError::Audit(AuditError::Encode(_) | AuditError::IdOverflow)
+            ApiError::Audit(
+                AuditError::Encode(_) | AuditError::IdOverflow | AuditError::Internal(_),
+            )
             | ApiError::Internal(_) => Code::Internal,
         }
     }

@@ -132,7 +132,11 @@ async fn screen_one(
     let result = async {
         let invoice = validate::invoice(request.invoice.as_ref())?;
         match blocking(state, move |s| s.screen(&invoice, rescreen)).await? {
-            Screened::Replay(stored) => Ok((stored, true)),
+            Screened::Replay(stored) => {
+                // Read from the trees: make sure it is on disk before it is acknowledged.
+                state.store.wait_durable(stored.link.sequence).await?;
+                Ok((stored, true))
+            }
             Screened::New(verdict) => Ok(state.store.append_verdict(verdict, rescreen).await?),
         }
     }

@@ -58,6 +58,8 @@ pub enum AuditError {
     WriterStopped,
     #[error("verification stopped: the service is shutting down")]
     Cancelled,
+    #[error("internal error in the audit log: {0}")]
+    Internal(&'static str),
 }
 
 /// The chain's last record: an auditor notes it and can later prove nothing up to it changed.
@@ -314,7 +316,9 @@ impl AuditStore {
     ) -> Result<(StoredVerdict, bool), AuditError> {
         match self.append(Append::Verdict { verdict, rescreen }).await? {
             writer::Appended::Verdict { verdict, replayed } => Ok((verdict, replayed)),
-            writer::Appended::Decision(_) => Err(AuditError::WriterStopped),
+            _ => Err(AuditError::Internal(
+                "the writer answered a verdict with something else",
+            )),
         }
     }
 
@@ -332,7 +336,24 @@ impl AuditStore {
             .await?
         {
             writer::Appended::Decision(d) => Ok(d),
-            writer::Appended::Verdict { .. } => Err(AuditError::WriterStopped),
+            _ => Err(AuditError::Internal(
+                "the writer answered a decision with something else",
+            )),
+        }
+    }
+
+    /// Returns once the record at `sequence` is on disk. A reader can see a record the writer
+    /// has applied but not yet flushed; before such a record is given to a caller as an
+    /// acknowledgement (a replayed retry), it must be durable.
+    pub async fn wait_durable(&self, sequence: u64) -> Result<(), AuditError> {
+        if sequence <= self.writer.durable_sequence() {
+            return Ok(());
+        }
+        match self.append(Append::Barrier).await? {
+            writer::Appended::Durable => Ok(()),
+            _ => Err(AuditError::Internal(
+                "the writer answered a barrier with a record",
+            )),
         }
     }
 

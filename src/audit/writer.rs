@@ -6,6 +6,8 @@
 //! caller. While it flushes, the next group queues up, so the cost of a flush is shared by
 //! everyone who arrived during the previous one.
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -30,6 +32,8 @@ pub enum Append {
         decision: ReviewDecision,
         exporter_id: String,
     },
+    /// Writes nothing; answered once everything committed before it is on disk.
+    Barrier,
 }
 
 #[derive(Debug)]
@@ -40,6 +44,8 @@ pub enum Appended {
         replayed: bool,
     },
     Decision(StoredDecision),
+    /// The answer to [`Append::Barrier`].
+    Durable,
 }
 
 struct Job {
@@ -50,6 +56,8 @@ struct Job {
 pub(crate) struct WriterHandle {
     jobs: Option<mpsc::Sender<Job>>,
     thread: Option<JoinHandle<()>>,
+    /// The last sequence known to be on disk.
+    durable: Arc<AtomicU64>,
 }
 
 /// How many writes may wait for the writer before callers wait to queue.
@@ -57,12 +65,14 @@ const QUEUE: usize = 4_096;
 
 pub(crate) fn start(db: sled::Db, trees: Trees, head: ChainHead, max_batch: usize) -> WriterHandle {
     let (tx, rx) = mpsc::channel(QUEUE);
+    let durable = Arc::new(AtomicU64::new(head.sequence));
     let writer = Writer {
         db,
         trees,
         head,
         ids: Generator::new(),
         max_batch,
+        durable: Arc::clone(&durable),
     };
     let thread = std::thread::Builder::new()
         .name("audit-writer".into())
@@ -71,6 +81,7 @@ pub(crate) fn start(db: sled::Db, trees: Trees, head: ChainHead, max_batch: usiz
     WriterHandle {
         jobs: thread.as_ref().map(|_| tx),
         thread,
+        durable,
     }
 }
 
@@ -82,6 +93,10 @@ impl WriterHandle {
             .await
             .map_err(|_| AuditError::WriterStopped)?;
         answer.await.map_err(|_| AuditError::WriterStopped)?
+    }
+
+    pub(crate) fn durable_sequence(&self) -> u64 {
+        self.durable.load(Ordering::Acquire)
     }
 }
 
@@ -102,6 +117,7 @@ struct Writer {
     head: ChainHead,
     ids: Generator,
     max_batch: usize,
+    durable: Arc<AtomicU64>,
 }
 
 /// One commit's writes, per tree.
@@ -168,6 +184,9 @@ impl Writer {
                 // and a retry replays the stored verdict.
                 Ok(()) => self.db.flush().err().map(AuditError::from),
             };
+            if failure.is_none() {
+                self.durable.store(self.head.sequence, Ordering::Release);
+            }
             if let Some(e) = failure {
                 tracing::error!(error = %e, writes = jobs.len(), "audit commit failed");
                 for outcome in &mut outcomes {
@@ -176,7 +195,7 @@ impl Writer {
                         outcome,
                         Ok(Appended::Verdict { replayed: true, verdict })
                             if verdict.link.sequence <= before.sequence
-                    );
+                    ) || matches!(outcome, Ok(Appended::Durable));
                     if !stored_before {
                         *outcome = Err(match &e {
                             AuditError::Storage(s) => AuditError::Storage(s.clone()),
@@ -236,6 +255,8 @@ impl Writer {
             } => self
                 .stage_decision(decision.clone(), exporter_id, batches)
                 .map(Appended::Decision),
+            // Earlier commits were flushed before this one was gathered.
+            Append::Barrier => Ok(Appended::Durable),
         }
     }
 
