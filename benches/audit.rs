@@ -13,7 +13,7 @@ use std::time::Instant;
 use criterion::{Criterion, criterion_group, criterion_main};
 use tradescreen::api::validate;
 use tradescreen::audit::{
-    AuditStore, DEFAULT_MAX_BATCH, StoreOptions, VerdictFilter, VerdictQuery,
+    AuditStore, DEFAULT_MAX_BATCH, StoreOptions, VerdictFilter, VerdictQuery, VerifyOptions,
 };
 use tradescreen::lists::{self, ListSource};
 use tradescreen::pb;
@@ -180,14 +180,26 @@ fn bench(c: &mut Criterion) {
     let small = fill(small_dir.path(), BASELINE_VERDICTS, &templates);
     let large = fill(large_dir.path(), count, &templates);
 
-    let started = Instant::now();
-    let report = large.verify(1, None, None).expect("verify runs");
-    println!(
-        "verified {} records in {:.1} s ({:?})",
-        report.records_checked,
-        started.elapsed().as_secs_f64(),
-        report.first_break
-    );
+    for indexes in [false, true] {
+        let started = Instant::now();
+        let report = large
+            .verify(&VerifyOptions {
+                indexes,
+                ..VerifyOptions::default()
+            })
+            .expect("verify runs");
+        println!(
+            "verified {} records{} in {:.1} s ({:?})",
+            report.records_checked,
+            if indexes {
+                " and their index entries"
+            } else {
+                ""
+            },
+            started.elapsed().as_secs_f64(),
+            report.first_break
+        );
+    }
     let page = large.list(&page_query(by_exporter())).expect("list");
     assert_eq!(page.verdicts.len(), 100);
 

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use clap::{Args, Parser, Subcommand};
 use tokio::net::TcpListener;
 use tradescreen::api::{convert, json, validate};
-use tradescreen::audit::{AuditStore, ChainHead};
+use tradescreen::audit::{AuditStore, ChainHead, VerifyOptions};
 use tradescreen::lists::{self, ListSource};
 use tradescreen::screening::model::{Decision, hex};
 use tradescreen::server::{self, ServeOptions};
@@ -76,6 +76,9 @@ struct VerifyArgs {
     /// A chain head noted earlier, as SEQUENCE:HASH; the record there must still have it.
     #[arg(long)]
     anchor: Option<String>,
+    /// Check the hash chain only, not that every record's index entries are in place.
+    #[arg(long)]
+    skip_indexes: bool,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -395,7 +398,13 @@ fn audit_verify(args: &VerifyArgs) -> ExitCode {
         Err(code) => return code,
     };
     let started = std::time::Instant::now();
-    let report = match store.verify(args.from, args.to, anchor) {
+    let options = VerifyOptions {
+        from: args.from,
+        to: args.to,
+        anchor,
+        indexes: !args.skip_indexes,
+    };
+    let report = match store.verify(&options) {
         Ok(report) => report,
         Err(e) => {
             eprintln!("tradescreen audit verify: {e}");

@@ -10,7 +10,7 @@ use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 use tradescreen::audit::record::{self, Record};
-use tradescreen::audit::{AuditStore, BreakKind, ChainHead, VerifyReport};
+use tradescreen::audit::{AuditStore, BreakKind, ChainHead, VerifyOptions, VerifyReport};
 use tradescreen::pb;
 
 #[derive(Clone, Copy, Debug)]
@@ -57,7 +57,10 @@ fn tamper(dir: &Path, seq: u64, how: Tamper) {
 fn verify_dir(dir: &Path, anchor: Option<ChainHead>) -> VerifyReport {
     AuditStore::open(dir)
         .unwrap()
-        .verify(1, None, anchor)
+        .verify(&VerifyOptions {
+            anchor,
+            ..VerifyOptions::default()
+        })
         .unwrap()
 }
 
@@ -194,8 +197,22 @@ async fn a_rewritten_and_rechained_log_fails_against_a_noted_head() {
         first_hash
     };
 
-    // Nothing inside the store can tell...
-    assert_eq!(verify_dir(original.path(), None).first_break, None);
+    // The chain itself cannot tell (only the stale decision index gives this clumsy forger
+    // away; one who also fixed the indexes would pass it too)...
+    let chain_only = AuditStore::open(original.path())
+        .unwrap()
+        .verify(&VerifyOptions {
+            indexes: false,
+            ..VerifyOptions::default()
+        })
+        .unwrap();
+    assert_eq!(chain_only.first_break, None);
+    assert_eq!(
+        verify_dir(original.path(), None)
+            .first_break
+            .map(|b| b.kind),
+        Some(BreakKind::IndexMissing)
+    );
     // ...but the head an auditor noted no longer matches, while record 1 still does.
     let report = verify_dir(original.path(), Some(noted));
     let found = report.first_break.unwrap();
@@ -207,10 +224,15 @@ async fn a_rewritten_and_rechained_log_fails_against_a_noted_head() {
         sequence: 1,
         record_hash: first_hash,
     };
-    assert_eq!(
-        verify_dir(original.path(), Some(before_change)).first_break,
-        None
-    );
+    let report = AuditStore::open(original.path())
+        .unwrap()
+        .verify(&VerifyOptions {
+            anchor: Some(before_change),
+            indexes: false,
+            ..VerifyOptions::default()
+        })
+        .unwrap();
+    assert_eq!(report.first_break, None);
 }
 
 #[tokio::test]
@@ -333,4 +355,65 @@ async fn the_offline_export_writes_the_filtered_history_as_json_lines() {
         .unwrap();
     assert_eq!(bad.status.code(), Some(4));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--entity-id: is required with list_id"));
+}
+
+#[tokio::test]
+async fn a_removed_index_entry_is_found_though_the_chain_is_intact() {
+    let original = temp_dir();
+    build_store(original.path()).await;
+    // Record 1 is a verdict (BLOCK chips to Russia), record 6 a decision on record 5.
+    let verdict_id = {
+        let db = sled::open(original.path()).unwrap();
+        let bytes = chain(&db).get(key(1)).unwrap().unwrap();
+        match record::decode(1, &bytes).unwrap().0 {
+            Record::Verdict(v) => ulid::Ulid::from_string(&v.verdict_id).unwrap(),
+            Record::Decision(_) => panic!("record 1 is a verdict"),
+        }
+    };
+    for (tree, seq) in [
+        ("verdict_seq", 1),
+        ("by_exporter", 1),
+        ("by_invoice", 1),
+        ("by_decision", 1),
+        ("by_hs", 1),
+        ("decisions_of", 6),
+    ] {
+        let copy = temp_dir();
+        copy_dir(original.path(), copy.path());
+        {
+            let db = sled::open(copy.path()).unwrap();
+            let t = db.open_tree(tree).unwrap();
+            let victim = t
+                .iter()
+                .keys()
+                .map(Result::unwrap)
+                .find(|k| match tree {
+                    "verdict_seq" => k.as_ref() == verdict_id.to_bytes(),
+                    "decisions_of" => true,
+                    _ => k.ends_with(&verdict_id.to_bytes()),
+                })
+                .unwrap_or_else(|| panic!("no {tree} entry to remove"));
+            t.remove(victim).unwrap();
+            db.flush().unwrap();
+        }
+        let store = AuditStore::open(copy.path()).unwrap();
+        let chain_only = store
+            .verify(&VerifyOptions {
+                indexes: false,
+                ..VerifyOptions::default()
+            })
+            .unwrap();
+        assert_eq!(chain_only.first_break, None, "{tree}");
+        let found = store
+            .verify(&VerifyOptions::default())
+            .unwrap()
+            .first_break
+            .unwrap_or_else(|| panic!("a removed {tree} entry went unnoticed"));
+        assert_eq!(
+            (found.sequence, found.kind),
+            (seq, BreakKind::IndexMissing),
+            "{tree}: {}",
+            found.detail
+        );
+    }
 }

@@ -191,6 +191,7 @@ fn chain_break(kind: BreakKind) -> pb::ChainBreak {
         BreakKind::OrderBroken => pb::ChainBreak::OrderBroken,
         BreakKind::Unreadable => pb::ChainBreak::Unreadable,
         BreakKind::AnchorMismatch => pb::ChainBreak::AnchorMismatch,
+        BreakKind::IndexMissing => pb::ChainBreak::IndexMissing,
     }
 }
 

@@ -15,7 +15,9 @@ use tonic::{Request, Response, Status, Streaming};
 use tracing::{Instrument, field};
 
 use self::error::ApiError;
-use crate::audit::{AuditError, AuditStore, StoredVerdict, VerdictQuery, VerifyReport};
+use crate::audit::{
+    AuditError, AuditStore, StoredVerdict, VerdictQuery, VerifyOptions, VerifyReport,
+};
 use crate::lists::{self, ListError, Snapshot};
 use crate::pb;
 use crate::pb::audit_service_server::AuditService;
@@ -69,7 +71,7 @@ impl AppState {
     pub fn run_startup_check(&self) -> Result<&VerifyReport, AuditError> {
         let report = self
             .store
-            .verify_cancellable(1, None, None, Some(&self.stopping))?;
+            .verify_cancellable(&VerifyOptions::default(), Some(&self.stopping))?;
         Ok(self.startup_check.get_or_init(|| report))
     }
 
@@ -410,16 +412,19 @@ impl AuditService for AuditApi {
         &self,
         request: Request<pb::VerifyAuditLogRequest>,
     ) -> Result<Response<pb::VerifyAuditLogResponse>, Status> {
-        let (from, to, anchor) = validate::verify(request.get_ref())?;
+        let options = validate::verify(request.get_ref())?;
         let report = blocking(&self.state, move |s| {
-            // A range past the head has nothing to verify; saying "ok" would mislead.
+            // A range past the head has nothing to verify; saying "ok" would mislead. (The
+            // default range of an empty log, from 1, is fine: it has nothing to check.)
             let head = s.store.head()?.sequence;
-            if let Some(beyond) = [Some(from), to].into_iter().flatten().find(|&n| n > head) {
+            let from_beyond = (options.from > head.max(1)).then_some(options.from);
+            let to_beyond = options.to.filter(|&to| to > head);
+            if let Some(beyond) = from_beyond.or(to_beyond) {
                 return Err(ApiError::OutOfRange(format!(
                     "sequence {beyond} is beyond the chain head {head}"
                 )));
             }
-            Ok(s.store.verify(from, to, anchor)?)
+            Ok(s.store.verify(&options)?)
         })
         .instrument(tracing::info_span!("VerifyAuditLog"))
         .await?;

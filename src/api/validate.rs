@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use super::convert;
 use super::error::{ApiError, FieldViolation};
-use crate::audit::{ChainHead, VerdictFilter};
+use crate::audit::{ChainHead, VerdictFilter, VerifyOptions};
 use crate::pb;
 use crate::screening::country::CountryCode;
 use crate::screening::hs::HsCode;
@@ -553,10 +553,8 @@ pub fn review(r: &pb::RecordDecisionRequest) -> Result<Review, ApiError> {
     })
 }
 
-/// A verification request: the sequence range and an optional anchor.
-pub fn verify(
-    r: &pb::VerifyAuditLogRequest,
-) -> Result<(u64, Option<u64>, Option<ChainHead>), ApiError> {
+/// A verification request: the sequence range, an optional anchor, whether to check indexes.
+pub fn verify(r: &pb::VerifyAuditLogRequest) -> Result<VerifyOptions, ApiError> {
     let mut v = Violations::default();
     let to = (r.to_sequence != 0).then_some(r.to_sequence);
     if let Some(to) = to
@@ -585,7 +583,12 @@ pub fn verify(
             }
         },
     };
-    v.into_result((r.from_sequence, to, anchor))
+    v.into_result(VerifyOptions {
+        from: r.from_sequence.max(1),
+        to,
+        anchor,
+        indexes: !r.skip_indexes,
+    })
 }
 
 /// A SHA-256 hash written as 64 hex digits.

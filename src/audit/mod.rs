@@ -165,6 +165,31 @@ pub struct VerdictPage {
     pub next_page_token: Option<String>,
 }
 
+/// What to verify.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VerifyOptions {
+    /// First sequence (at least 1).
+    pub from: u64,
+    /// Last sequence; the head when `None`.
+    pub to: Option<u64>,
+    /// A head noted earlier: the record at its sequence must still have its hash.
+    pub anchor: Option<ChainHead>,
+    /// Also check that every record's index entries are in place.
+    pub indexes: bool,
+}
+
+impl Default for VerifyOptions {
+    /// The whole chain with its indexes.
+    fn default() -> Self {
+        VerifyOptions {
+            from: 1,
+            to: None,
+            anchor: None,
+            indexes: true,
+        }
+    }
+}
+
 /// What a verification found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VerifyReport {
@@ -248,6 +273,64 @@ impl Trees {
             meta: db.open_tree("meta")?,
         })
     }
+}
+
+/// The secondary indexes of verdicts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Index {
+    Exporter,
+    Invoice,
+    Decision,
+    HsCode,
+    Entity,
+}
+
+impl Index {
+    fn tree(self, trees: &Trees) -> &sled::Tree {
+        match self {
+            Index::Exporter => &trees.by_exporter,
+            Index::Invoice => &trees.by_invoice,
+            Index::Decision => &trees.by_decision,
+            Index::HsCode => &trees.by_hs,
+            Index::Entity => &trees.by_entity,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Index::Exporter => "by_exporter",
+            Index::Invoice => "by_invoice",
+            Index::Decision => "by_decision",
+            Index::HsCode => "by_hs",
+            Index::Entity => "by_entity",
+        }
+    }
+}
+
+/// The index entries of a verdict stored with id `id`: written with it, checked by
+/// verification.
+pub(crate) fn index_entries(v: &Verdict, id: Ulid) -> Vec<(Index, Vec<u8>)> {
+    let key = |prefix: Vec<u8>| keys::with_ulid(prefix, id);
+    let mut entries = vec![
+        (Index::Exporter, key(keys::parts(&[&v.exporter_id]))),
+        (Index::Invoice, key(keys::parts(&[&v.invoice_id]))),
+        (Index::Decision, key(vec![decision_byte(v.decision)])),
+    ];
+    for hs in &v.hs_codes {
+        entries.push((Index::HsCode, key(hs.as_bytes().to_vec())));
+    }
+    let mut entities: Vec<(&str, &str)> = v
+        .findings
+        .iter()
+        .filter(|f| !f.list_id.is_empty() && !f.entity_id.is_empty())
+        .map(|f| (f.list_id.as_str(), f.entity_id.as_str()))
+        .collect();
+    entities.sort_unstable();
+    entities.dedup();
+    for (list, entity) in entities {
+        entries.push((Index::Entity, key(keys::parts(&[list, entity]))));
+    }
+    entries
 }
 
 pub(crate) fn decision_byte(d: Decision) -> u8 {
@@ -492,28 +575,21 @@ impl AuditStore {
             .filter(move |item| item.as_ref().map_or(true, |v| filter.matches(&v.verdict)))
     }
 
-    /// Re-computes the chain from `from` (at least 1) to `to` (default: the head). With an
-    /// anchor, the record at its sequence must still have its hash.
-    pub fn verify(
-        &self,
-        from: u64,
-        to: Option<u64>,
-        anchor: Option<ChainHead>,
-    ) -> Result<VerifyReport, AuditError> {
-        self.verify_cancellable(from, to, anchor, None)
+    /// Re-computes the chain over `options.from..=options.to`; see [`VerifyOptions`].
+    pub fn verify(&self, options: &VerifyOptions) -> Result<VerifyReport, AuditError> {
+        self.verify_cancellable(options, None)
     }
 
     /// [`AuditStore::verify`] that gives up with [`AuditError::Cancelled`] once `cancel` is set.
     pub fn verify_cancellable(
         &self,
-        from: u64,
-        to: Option<u64>,
-        anchor: Option<ChainHead>,
+        options: &VerifyOptions,
         cancel: Option<&AtomicBool>,
     ) -> Result<VerifyReport, AuditError> {
         let head = self.head()?;
-        let from = from.max(1);
-        let to = to.unwrap_or(head.sequence);
+        let from = options.from.max(1);
+        let to = options.to.unwrap_or(head.sequence);
+        let anchor = options.anchor;
         let mut report = VerifyReport {
             from_sequence: from,
             to_sequence: to,
@@ -584,6 +660,12 @@ impl AuditStore {
                     return Ok(report);
                 }
             }
+            if options.indexes
+                && let Some(broken) = self.check_indexes(sequence, &bytes)?
+            {
+                report.first_break = Some(broken);
+                return Ok(report);
+            }
             report.records_checked += 1;
             expected_sequence += 1;
             if report.records_checked.is_multiple_of(4_096)
@@ -613,6 +695,55 @@ impl AuditStore {
             });
         }
         Ok(report)
+    }
+
+    /// Whether every index entry of the (verified) record at `sequence` is in place. Entries
+    /// are not hashed, but removing one would hide a verdict from queries; forged extra entries
+    /// cannot add one, since every query checks its filter on the record itself.
+    fn check_indexes(&self, sequence: u64, bytes: &[u8]) -> Result<Option<ChainBreak>, AuditError> {
+        let missing = |what: String| {
+            Some(ChainBreak {
+                sequence,
+                kind: BreakKind::IndexMissing,
+                detail: format!("record {sequence}: {what}"),
+            })
+        };
+        let (record, _) = record::decode(sequence, bytes)?;
+        let verdict_id = match &record {
+            Record::Verdict(v) => &v.verdict_id,
+            Record::Decision(d) => &d.verdict_id,
+        };
+        let Ok(id) = Ulid::from_string(verdict_id) else {
+            return Ok(missing(format!("verdict id {verdict_id:?} is not a ULID")));
+        };
+        match &record {
+            Record::Verdict(v) => {
+                let mapped = self.trees.verdict_seq.get(id.to_bytes())?;
+                if mapped.as_deref().and_then(keys::trailing_sequence) != Some(sequence) {
+                    return Ok(missing(format!(
+                        "verdict {id} is not mapped to its sequence"
+                    )));
+                }
+                for (index, key) in index_entries(v, id) {
+                    if !index.tree(&self.trees).contains_key(&key)? {
+                        return Ok(missing(format!(
+                            "verdict {id} has no {} entry",
+                            index.name()
+                        )));
+                    }
+                }
+            }
+            Record::Decision(d) => {
+                let key = keys::with_sequence(id.to_bytes().to_vec(), sequence);
+                if !self.trees.decisions_of.contains_key(key)? {
+                    return Ok(missing(format!(
+                        "decision {} is not listed under verdict {id}",
+                        d.decision_id
+                    )));
+                }
+            }
+        }
+        Ok(None)
     }
 
     /// Flushes everything to disk (on shutdown; commits flush themselves).
@@ -725,7 +856,7 @@ mod tests {
                 .windows(2)
                 .all(|w| w[0].verdict.verdict_id <= w[1].verdict.verdict_id)
         );
-        let report = store.verify(1, None, None).unwrap();
+        let report = store.verify(&VerifyOptions::default()).unwrap();
         assert_eq!(report.first_break, None);
         assert_eq!(report.head.sequence, 160);
     }

@@ -159,6 +159,9 @@ pub enum BreakKind {
     OrderBroken,
     Unreadable,
     AnchorMismatch,
+    /// The record is intact but an index entry of it is gone (it would be missing from
+    /// queries).
+    IndexMissing,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -18,7 +18,8 @@ use ulid::{Generator, Ulid};
 
 use super::record::{self, RecordRef};
 use super::{
-    AuditError, ChainHead, HEAD_KEY, StoredDecision, StoredVerdict, Trees, decision_byte, keys,
+    AuditError, ChainHead, HEAD_KEY, Index, StoredDecision, StoredVerdict, Trees, index_entries,
+    keys,
 };
 use crate::screening::model::{Clearance, ReviewDecision, ReviewOutcome, Verdict};
 
@@ -339,31 +340,15 @@ impl Writer {
         batches
             .verdict_seq
             .insert(&id_bytes[..], &keys::sequence(link.sequence)[..]);
-        let index = |prefix: Vec<u8>| keys::with_ulid(prefix, id);
-        batches
-            .by_exporter
-            .insert(index(keys::parts(&[&verdict.exporter_id])), &[][..]);
-        batches
-            .by_invoice
-            .insert(index(keys::parts(&[&verdict.invoice_id])), &[][..]);
-        batches
-            .by_decision
-            .insert(index(vec![decision_byte(verdict.decision)]), &[][..]);
-        for hs in &verdict.hs_codes {
-            batches.by_hs.insert(index(hs.as_bytes().to_vec()), &[][..]);
-        }
-        let mut entities: Vec<(&str, &str)> = verdict
-            .findings
-            .iter()
-            .filter(|f| !f.list_id.is_empty() && !f.entity_id.is_empty())
-            .map(|f| (f.list_id.as_str(), f.entity_id.as_str()))
-            .collect();
-        entities.sort_unstable();
-        entities.dedup();
-        for (list, entity) in entities {
-            batches
-                .by_entity
-                .insert(index(keys::parts(&[list, entity])), &[][..]);
+        for (index, key) in index_entries(&verdict, id) {
+            let batch = match index {
+                Index::Exporter => &mut batches.by_exporter,
+                Index::Invoice => &mut batches.by_invoice,
+                Index::Decision => &mut batches.by_decision,
+                Index::HsCode => &mut batches.by_hs,
+                Index::Entity => &mut batches.by_entity,
+            };
+            batch.insert(key, &[][..]);
         }
         let now_latest = Latest {
             id,
