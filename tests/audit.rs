@@ -7,8 +7,10 @@ use common::*;
 use tokio_stream::StreamExt;
 use tonic::Code;
 use tonic_types::StatusExt;
+use tradescreen::audit::keys;
 use tradescreen::lists::ListSource;
 use tradescreen::pb;
+use tradescreen::screening::model::{Clearance, ClearedMatch, PartyRole, party_key};
 
 fn filtered(filter: pb::VerdictFilter) -> pb::ListVerdictsRequest {
     pb::ListVerdictsRequest {
@@ -886,4 +888,69 @@ async fn verify_audit_log_checks_a_range_and_rejects_ranges_it_cannot_check() {
             field
         );
     }
+}
+
+#[tokio::test]
+async fn a_clearance_planted_in_the_store_suppresses_nothing() {
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    let flagged = screen(&server, listed_consignee_invoice("INV-P1", "EXPORTER-P")).await;
+    let finding = flagged
+        .findings
+        .iter()
+        .find(|f| f.entity_id == "45851")
+        .unwrap()
+        .clone();
+    // A genuine release of another verdict gives the forger a real decision to point at.
+    let other = screen(
+        &server,
+        invoice("INV-P0", "Moscow Components Trading", "RU", &["8542.31"]),
+    )
+    .await;
+    let unrelated = server
+        .audit()
+        .await
+        .record_decision(decision_request(
+            &other.verdict_id,
+            pb::ReviewOutcome::Released,
+            "unrelated",
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    server.stop().await;
+
+    // Someone with access to the files writes a clearance for the listed consignee, pointing
+    // at a real release (of another verdict).
+    {
+        let db = sled::open(dir.path()).unwrap();
+        let clearance = Clearance {
+            matched: ClearedMatch {
+                party_role: PartyRole::Consignee,
+                party_name: "ООО «Электроком ВПК»".into(),
+                party_key: party_key("ООО «Электроком ВПК»"),
+                list_id: "ofac-sdn".into(),
+                entity_id: "45851".into(),
+                entity_version: finding.entity_version.clone(),
+            },
+            decision_id: unrelated.decision_id.clone(),
+            decision_sequence: unrelated.sequence,
+        };
+        let key = keys::parts(&[
+            "EXPORTER-P",
+            "ofac-sdn",
+            "45851",
+            &clearance.matched.party_key,
+        ]);
+        db.open_tree("clearances")
+            .unwrap()
+            .insert(key, serde_json::to_vec(&clearance).unwrap())
+            .unwrap();
+        db.flush().unwrap();
+    }
+
+    let server = TestServer::start(dir.path()).await;
+    let again = screen(&server, listed_consignee_invoice("INV-P2", "EXPORTER-P")).await;
+    assert_eq!(decision(&again), pb::Decision::Block);
+    assert!(again.findings.iter().all(|f| !f.suppressed), "{again:#?}");
 }

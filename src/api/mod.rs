@@ -23,7 +23,7 @@ use crate::pb;
 use crate::pb::audit_service_server::AuditService;
 use crate::pb::screening_service_server::ScreeningService;
 use crate::screening::model::{
-    ClearedMatch, Decision, Invoice, ReviewDecision, ReviewOutcome, Verdict,
+    Clearance, ClearedMatch, Decision, Invoice, ReviewDecision, ReviewOutcome, Verdict,
 };
 
 /// What every request reads: the current lists (swapped whole on reload) and the store.
@@ -104,9 +104,23 @@ impl AppState {
             return Ok(Screened::Replay(stored));
         }
         let clearances = self.store.clearances(&invoice.exporter.id)?;
-        Ok(Screened::New(
-            self.lists.load().verdict(invoice, &clearances),
-        ))
+        let is_backed = |c: &Clearance| match self.store.is_backed(c) {
+            Ok(true) => true,
+            Ok(false) => {
+                tracing::warn!(decision_id = %c.decision_id, sequence = c.decision_sequence, entity = %c.matched.entity_id, "a clearance not backed by its decision in the log was ignored");
+                false
+            }
+            Err(e) => {
+                // Unsure: the match counts.
+                tracing::error!(error = %e, decision_id = %c.decision_id, "cannot check a clearance; the match counts");
+                false
+            }
+        };
+        Ok(Screened::New(self.lists.load().verdict(
+            invoice,
+            &clearances,
+            is_backed,
+        )))
     }
 }
 

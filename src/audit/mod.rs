@@ -29,7 +29,7 @@ use self::record::Record;
 pub use self::record::{BreakKind, ChainBreak, ChainLink, GENESIS, Hash};
 pub use self::writer::Append;
 use self::writer::WriterHandle;
-use crate::screening::model::{Clearance, Decision, ReviewDecision, Verdict, hex};
+use crate::screening::model::{Clearance, Decision, ReviewDecision, ReviewOutcome, Verdict, hex};
 
 const PAGE_TOKEN_PREFIX: &str = "v2.";
 pub const DEFAULT_PAGE_SIZE: usize = 50;
@@ -495,6 +495,27 @@ impl AuditStore {
             out.push(clearance);
         }
         Ok(out)
+    }
+
+    /// Whether `clearance` is what a released decision in the log cleared: the record at its
+    /// sequence is intact, is that decision, releases, and lists the match. A clearance
+    /// written into the store by other means is not.
+    pub fn is_backed(&self, clearance: &Clearance) -> Result<bool, AuditError> {
+        let seq = clearance.decision_sequence;
+        let Some(bytes) = self.trees.chain.get(keys::sequence(seq))? else {
+            return Ok(false);
+        };
+        if record::check(seq, &bytes, None).is_err() {
+            return Ok(false);
+        }
+        Ok(match record::decode(seq, &bytes)?.0 {
+            Record::Decision(d) => {
+                d.decision_id == clearance.decision_id
+                    && d.outcome == ReviewOutcome::Released
+                    && d.cleared_matches.contains(&clearance.matched)
+            }
+            Record::Verdict(_) => false,
+        })
     }
 
     /// One page of verdicts matching the query, newest first.

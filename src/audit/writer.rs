@@ -405,6 +405,7 @@ impl Writer {
             let clearance = Clearance {
                 matched: matched.clone(),
                 decision_id: decision.decision_id.clone(),
+                decision_sequence: link.sequence,
             };
             batches
                 .clearances

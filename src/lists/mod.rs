@@ -189,11 +189,17 @@ impl Snapshot {
     }
 
     /// Screens `invoice` and records which lists and policy decided it. Party matches the
-    /// exporter's officers released (`clearances`) are kept but suppressed. The verdict id,
-    /// time and invoice version are left for the audit log to assign when it stores it.
-    pub fn verdict(&self, invoice: &Invoice, clearances: &[Clearance]) -> Verdict {
+    /// exporter's officers released (`clearances`, each confirmed by `is_backed` before it
+    /// applies) are kept but suppressed. The verdict id, time and invoice version are left for
+    /// the audit log to assign when it stores it.
+    pub fn verdict(
+        &self,
+        invoice: &Invoice,
+        clearances: &[Clearance],
+        is_backed: impl FnMut(&Clearance) -> bool,
+    ) -> Verdict {
         let mut screening = self.screener.screen(invoice);
-        screening.suppress_cleared(clearances);
+        screening.suppress_cleared(clearances, is_backed);
         Verdict {
             verdict_id: String::new(),
             invoice_id: invoice.invoice_id.clone(),

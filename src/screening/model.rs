@@ -268,8 +268,13 @@ impl Screening {
 
     /// Marks party matches this exporter's officers released as suppressed and decides again.
     /// A clearance holds only for the entity version it was given on, so any list change to
-    /// the entity lifts it.
-    pub fn suppress_cleared(&mut self, clearances: &[Clearance]) {
+    /// the entity lifts it; and only if `is_backed` confirms it (the caller checks it against
+    /// the decision that made it, so that a clearance planted in the store suppresses nothing).
+    pub fn suppress_cleared(
+        &mut self,
+        clearances: &[Clearance],
+        mut is_backed: impl FnMut(&Clearance) -> bool,
+    ) {
         if clearances.is_empty() {
             return;
         }
@@ -283,7 +288,8 @@ impl Screening {
                     && c.matched.list_id == f.list_id
                     && c.matched.entity_id == f.entity_id
                     && c.matched.entity_version == f.entity_version
-            }) {
+            }) && is_backed(c)
+            {
                 f.suppressed = true;
                 f.suppressed_by_decision_id = c.decision_id.clone();
             }
@@ -354,6 +360,8 @@ impl ClearedMatch {
 pub struct Clearance {
     pub matched: ClearedMatch,
     pub decision_id: String,
+    /// Where that decision sits in the audit log.
+    pub decision_sequence: u64,
 }
 
 /// A compliance officer's decision on a verdict. Appended to the audit log; the verdict
