@@ -96,10 +96,11 @@ impl AppState {
     /// (and no re-screen was asked for). Blocking: call it off the async runtime.
     fn screen(&self, invoice: &Invoice, rescreen: bool) -> Result<Screened, ApiError> {
         if !rescreen
-            && let Some(stored) = self
-                .store
-                .latest_version(&invoice.exporter.id, &invoice.invoice_id)?
-            && stored.verdict.invoice_hash == invoice.content_hash()
+            && let Some(stored) = self.store.stored_identical(
+                &invoice.exporter.id,
+                &invoice.invoice_id,
+                &invoice.content_hash(),
+            )?
         {
             return Ok(Screened::Replay(stored));
         }

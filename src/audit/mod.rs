@@ -215,7 +215,48 @@ pub(crate) struct Trees {
     meta: sled::Tree,
 }
 
+/// The latest version of an exporter's invoice (the `invoices` tree).
+#[derive(Clone, Debug)]
+pub(crate) struct Latest {
+    pub id: Ulid,
+    pub version: u32,
+    /// Lowercase hex SHA-256 of the invoice.
+    pub hash: String,
+}
+
+impl Latest {
+    /// ULID (16) ‖ version (u32 BE) ‖ hash.
+    fn encode(&self) -> Vec<u8> {
+        let mut value = Vec::with_capacity(20 + self.hash.len());
+        value.extend_from_slice(&self.id.to_bytes());
+        value.extend_from_slice(&self.version.to_be_bytes());
+        value.extend_from_slice(self.hash.as_bytes());
+        value
+    }
+
+    fn decode(value: &[u8]) -> Option<Latest> {
+        Some(Latest {
+            id: Ulid::from_bytes(value.get(..16)?.try_into().ok()?),
+            version: u32::from_be_bytes(value.get(16..20)?.try_into().ok()?),
+            hash: std::str::from_utf8(value.get(20..)?).ok()?.to_owned(),
+        })
+    }
+}
+
 impl Trees {
+    /// The latest version of the invoice under `invoice_key` (exporter ‖ invoice id).
+    fn latest(&self, invoice_key: &[u8]) -> Result<Option<Latest>, AuditError> {
+        self.invoices
+            .get(invoice_key)?
+            .map(|value| {
+                Latest::decode(&value).ok_or_else(|| AuditError::Corrupt {
+                    key: format!("invoice {invoice_key:?}"),
+                    reason: "latest-version entry is malformed".into(),
+                })
+            })
+            .transpose()
+    }
+
     /// A stored verdict with its review decisions.
     fn verdict(&self, id: Ulid) -> Result<Option<StoredVerdict>, AuditError> {
         let Some(seq) = self.verdict_seq.get(id.to_bytes())? else {
@@ -455,26 +496,20 @@ impl AuditStore {
         self.trees.verdict(id)
     }
 
-    /// The latest stored version of an exporter's invoice.
-    pub fn latest_version(
+    /// The stored verdict of this exporter's invoice if its latest version has `invoice_hash`
+    /// (an identical retry), without decoding it otherwise.
+    pub fn stored_identical(
         &self,
         exporter_id: &str,
         invoice_id: &str,
+        invoice_hash: &str,
     ) -> Result<Option<StoredVerdict>, AuditError> {
-        let key = keys::parts(&[exporter_id, invoice_id]);
-        match self.trees.invoices.get(key)? {
-            Some(value) => {
-                let id = value
-                    .get(..16)
-                    .and_then(|b| b.try_into().ok())
-                    .map(Ulid::from_bytes)
-                    .ok_or_else(|| AuditError::Corrupt {
-                        key: format!("invoice {exporter_id}/{invoice_id}"),
-                        reason: "latest-version entry is too short".into(),
-                    })?;
-                self.verdict_by_id(id)
-            }
-            None => Ok(None),
+        match self
+            .trees
+            .latest(&keys::parts(&[exporter_id, invoice_id]))?
+        {
+            Some(latest) if latest.hash == invoice_hash => self.verdict_by_id(latest.id),
+            _ => Ok(None),
         }
     }
 

@@ -18,8 +18,8 @@ use ulid::{Generator, Ulid};
 
 use super::record::{self, RecordRef};
 use super::{
-    AuditError, ChainHead, HEAD_KEY, Index, StoredDecision, StoredVerdict, Trees, index_entries,
-    keys,
+    AuditError, ChainHead, HEAD_KEY, Index, Latest, StoredDecision, StoredVerdict, Trees,
+    index_entries, keys,
 };
 use crate::screening::model::{Clearance, ReviewDecision, ReviewOutcome, Verdict};
 
@@ -135,14 +135,6 @@ struct Batches {
     invoices: sled::Batch,
     clearances: sled::Batch,
     meta: sled::Batch,
-}
-
-/// The latest version of an invoice as the writer sees it (stored or staged in this commit).
-#[derive(Clone)]
-struct Latest {
-    id: Ulid,
-    version: u32,
-    hash: String,
 }
 
 fn unix_nanos(t: SystemTime) -> i64 {
@@ -261,32 +253,6 @@ impl Writer {
         }
     }
 
-    fn latest(&self, invoice_key: &[u8]) -> Result<Option<Latest>, AuditError> {
-        let Some(value) = self.trees.invoices.get(invoice_key)? else {
-            return Ok(None);
-        };
-        let corrupt = || AuditError::Corrupt {
-            key: format!("invoice {invoice_key:?}"),
-            reason: "latest-version entry is malformed".into(),
-        };
-        let id = Ulid::from_bytes(
-            value
-                .get(..16)
-                .and_then(|b| b.try_into().ok())
-                .ok_or_else(corrupt)?,
-        );
-        let version = u32::from_be_bytes(
-            value
-                .get(16..20)
-                .and_then(|b| b.try_into().ok())
-                .ok_or_else(corrupt)?,
-        );
-        let hash = std::str::from_utf8(value.get(20..).ok_or_else(corrupt)?)
-            .map_err(|_| corrupt())?
-            .to_owned();
-        Ok(Some(Latest { id, version, hash }))
-    }
-
     fn stage_verdict(
         &mut self,
         mut verdict: Verdict,
@@ -305,7 +271,7 @@ impl Writer {
                 }
                 Some(latest.clone())
             }
-            None => self.latest(&invoice_key)?,
+            None => self.trees.latest(&invoice_key)?,
         };
         if let Some(latest) = &latest
             && !rescreen
@@ -355,11 +321,9 @@ impl Writer {
             version: verdict.invoice_version,
             hash: verdict.invoice_hash.clone(),
         };
-        let mut value = Vec::with_capacity(20 + now_latest.hash.len());
-        value.extend_from_slice(&id_bytes);
-        value.extend_from_slice(&now_latest.version.to_be_bytes());
-        value.extend_from_slice(now_latest.hash.as_bytes());
-        batches.invoices.insert(invoice_key.as_slice(), value);
+        batches
+            .invoices
+            .insert(invoice_key.as_slice(), now_latest.encode());
 
         let stored = StoredVerdict {
             verdict,

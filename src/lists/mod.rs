@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::screening::Screener;
-use crate::screening::model::{Clearance, Invoice, ListVersion, Verdict};
+use crate::screening::model::{Clearance, Invoice, ListVersion, Verdict, hex};
 use crate::screening::party::{ListEntity, Matcher};
 use crate::screening::policy::{DEFAULT_POLICY_TOML, Policy, PolicyError};
 
@@ -225,11 +225,7 @@ fn content_hash(files: &[(&str, &[u8])]) -> String {
         hasher.update((bytes.len() as u64).to_le_bytes());
         hasher.update(bytes);
     }
-    hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&hasher.finalize())
 }
 
 /// Loads the policy: the file given, or the bundled default.
