@@ -149,13 +149,9 @@ struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "TRADESCREEN_LISTEN", default_value = "127.0.0.1:50051")]
     listen: SocketAddr,
-    /// Directory of the sled audit store (created if missing).
-    #[arg(
-        long,
-        env = "TRADESCREEN_DATA_DIR",
-        default_value = "./tradescreen-data"
-    )]
-    data_dir: PathBuf,
+    /// The audit store (created if missing).
+    #[command(flatten)]
+    store: StoreArgs,
     #[command(flatten)]
     lists: ListArgs,
     #[arg(
@@ -213,7 +209,7 @@ fn serve(args: ServeArgs) -> ExitCode {
         }
     };
     let options = ServeOptions {
-        data_dir: args.data_dir,
+        data_dir: args.store.data_dir,
         lists: args.lists.source(),
         policy: args.lists.policy,
         drain_deadline: Duration::from_secs(args.drain_seconds),
