@@ -314,7 +314,7 @@ fn screen(args: &ScreenArgs) -> ExitCode {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
     // Not stored, so it gets no verdict id, sequence or version (and no clearances apply).
-    let mut verdict = snapshot.verdict(&invoice, &[], |_| false);
+    let mut verdict = snapshot.verdict(&invoice, invoice.content_hash(), |_| None);
     verdict.screened_at_unix_nanos = now;
     let decision = verdict.decision;
     match json::verdict_to_json(&convert::unstored_verdict(verdict)) {

@@ -6,7 +6,6 @@ use std::collections::HashSet;
 use common::*;
 use tokio_stream::StreamExt;
 use tonic::Code;
-use tonic_types::StatusExt;
 use tradescreen::audit::keys;
 use tradescreen::lists::ListSource;
 use tradescreen::pb;
@@ -58,11 +57,7 @@ async fn get_verdict_returns_what_screening_answered() {
             })
             .await
             .unwrap_err();
-        assert_eq!(status.code(), Code::InvalidArgument, "{bad:?}");
-        assert_eq!(
-            status.get_details_bad_request().unwrap().field_violations[0].field,
-            "verdict_id"
-        );
+        assert_invalid_field(&status, "verdict_id");
     }
 }
 
@@ -230,11 +225,7 @@ async fn list_verdicts_pages_newest_first_with_filters() {
         ),
     ] {
         let status = audit.list_verdicts(request).await.unwrap_err();
-        assert_eq!(status.code(), Code::InvalidArgument);
-        assert_eq!(
-            status.get_details_bad_request().unwrap().field_violations[0].field,
-            field
-        );
+        assert_invalid_field(&status, field);
     }
 }
 
@@ -532,11 +523,7 @@ async fn review_decisions_are_appended_and_never_change_the_verdict() {
         ),
     ] {
         let status = audit.record_decision(request).await.unwrap_err();
-        assert_eq!(status.code(), Code::InvalidArgument, "{field}");
-        assert_eq!(
-            status.get_details_bad_request().unwrap().field_violations[0].field,
-            field
-        );
+        assert_invalid_field(&status, field);
     }
     // Rejected requests wrote nothing.
     assert_eq!(
@@ -779,11 +766,7 @@ async fn queries_by_invoice_hs_code_and_listed_entity_page_and_export() {
             })
             .await
             .unwrap_err();
-        assert_eq!(status.code(), Code::InvalidArgument);
-        assert_eq!(
-            status.get_details_bad_request().unwrap().field_violations[0].field,
-            field
-        );
+        assert_invalid_field(&status, field);
     }
 }
 
@@ -882,11 +865,7 @@ async fn verify_audit_log_checks_a_range_and_rejects_ranges_it_cannot_check() {
         ),
     ] {
         let status = audit.verify_audit_log(request).await.unwrap_err();
-        assert_eq!(status.code(), Code::InvalidArgument, "{field}");
-        assert_eq!(
-            status.get_details_bad_request().unwrap().field_violations[0].field,
-            field
-        );
+        assert_invalid_field(&status, field);
     }
 }
 

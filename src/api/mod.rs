@@ -23,7 +23,7 @@ use crate::pb;
 use crate::pb::audit_service_server::AuditService;
 use crate::pb::screening_service_server::ScreeningService;
 use crate::screening::model::{
-    Clearance, ClearedMatch, Decision, Invoice, ReviewDecision, ReviewOutcome, Verdict,
+    ClearanceKey, ClearedMatch, Decision, Invoice, ReviewDecision, ReviewOutcome, Verdict,
 };
 
 /// What every request reads: the current lists (swapped whole on reload) and the store.
@@ -95,32 +95,41 @@ impl AppState {
     /// Screens a validated invoice unless an identical one of the same exporter is stored
     /// (and no re-screen was asked for). Blocking: call it off the async runtime.
     fn screen(&self, invoice: &Invoice, rescreen: bool) -> Result<Screened, ApiError> {
+        let exporter = &invoice.exporter.id;
+        let invoice_hash = invoice.content_hash();
         if !rescreen
-            && let Some(stored) = self.store.stored_identical(
-                &invoice.exporter.id,
-                &invoice.invoice_id,
-                &invoice.content_hash(),
-            )?
+            && let Some(stored) =
+                self.store
+                    .stored_identical(exporter, &invoice.invoice_id, &invoice_hash)?
         {
             return Ok(Screened::Replay(stored));
         }
-        let clearances = self.store.clearances(&invoice.exporter.id)?;
-        let is_backed = |c: &Clearance| match self.store.is_backed(c) {
-            Ok(true) => true,
-            Ok(false) => {
-                tracing::warn!(decision_id = %c.decision_id, sequence = c.decision_sequence, entity = %c.matched.entity_id, "a clearance not backed by its decision in the log was ignored");
-                false
-            }
-            Err(e) => {
-                // Unsure: the match counts.
-                tracing::error!(error = %e, decision_id = %c.decision_id, "cannot check a clearance; the match counts");
-                false
+        // Only releases that their decision in the chain backs count; when unsure, the match
+        // counts.
+        let cleared = |key: &ClearanceKey<'_>| {
+            let clearance = match self.store.clearance(exporter, key) {
+                Ok(found) => found?,
+                Err(e) => {
+                    tracing::error!(error = %e, entity = key.entity_id, "cannot read a clearance; the match counts");
+                    return None;
+                }
+            };
+            match self.store.is_backed(&clearance) {
+                Ok(true) => Some(clearance),
+                Ok(false) => {
+                    tracing::warn!(decision_id = %clearance.decision_id, sequence = clearance.decision_sequence, entity = key.entity_id, "a clearance not backed by its decision in the log was ignored");
+                    None
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, decision_id = %clearance.decision_id, "cannot check a clearance; the match counts");
+                    None
+                }
             }
         };
         Ok(Screened::New(self.lists.load().verdict(
             invoice,
-            &clearances,
-            is_backed,
+            invoice_hash,
+            cleared,
         )))
     }
 }

@@ -29,7 +29,9 @@ use self::record::Record;
 pub use self::record::{BreakKind, ChainBreak, ChainLink, GENESIS, Hash};
 pub use self::writer::Append;
 use self::writer::WriterHandle;
-use crate::screening::model::{Clearance, Decision, ReviewDecision, ReviewOutcome, Verdict, hex};
+use crate::screening::model::{
+    Clearance, ClearanceKey, Decision, ReviewDecision, ReviewOutcome, Verdict, hex,
+};
 
 const PAGE_TOKEN_PREFIX: &str = "v2.";
 pub const DEFAULT_PAGE_SIZE: usize = 50;
@@ -374,7 +376,7 @@ pub(crate) fn index_entries(v: &Verdict, id: Ulid) -> Vec<(Index, Vec<u8>)> {
     entries
 }
 
-pub(crate) fn decision_byte(d: Decision) -> u8 {
+fn decision_byte(d: Decision) -> u8 {
     match d {
         Decision::Clear => 1,
         Decision::Review => 2,
@@ -489,10 +491,6 @@ impl AuditStore {
         let Ok(id) = Ulid::from_string(verdict_id) else {
             return Ok(None);
         };
-        self.verdict_by_id(id)
-    }
-
-    fn verdict_by_id(&self, id: Ulid) -> Result<Option<StoredVerdict>, AuditError> {
         self.trees.verdict(id)
     }
 
@@ -508,28 +506,30 @@ impl AuditStore {
             .trees
             .latest(&keys::parts(&[exporter_id, invoice_id]))?
         {
-            Some(latest) if latest.hash == invoice_hash => self.verdict_by_id(latest.id),
+            Some(latest) if latest.hash == invoice_hash => self.trees.verdict(latest.id),
             _ => Ok(None),
         }
     }
 
-    /// The party matches this exporter's officers released, in force or not (the screening
-    /// compares entity versions).
-    pub fn clearances(&self, exporter_id: &str) -> Result<Vec<Clearance>, AuditError> {
-        let mut out = Vec::new();
-        for entry in self
-            .trees
+    /// The release this exporter's officers gave for `key`, if any (whatever the entity
+    /// version; the screening compares it). A point read: nothing is read for invoices
+    /// without party matches.
+    pub fn clearance(
+        &self,
+        exporter_id: &str,
+        key: &ClearanceKey<'_>,
+    ) -> Result<Option<Clearance>, AuditError> {
+        let key = keys::parts(&[exporter_id, key.list_id, key.entity_id, &key.party_key]);
+        self.trees
             .clearances
-            .scan_prefix(keys::parts(&[exporter_id]))
-        {
-            let (key, value) = entry?;
-            let clearance = serde_json::from_slice(&value).map_err(|e| AuditError::Corrupt {
-                key: format!("clearance {key:?}"),
-                reason: e.to_string(),
-            })?;
-            out.push(clearance);
-        }
-        Ok(out)
+            .get(&key)?
+            .map(|value| {
+                serde_json::from_slice(&value).map_err(|e| AuditError::Corrupt {
+                    key: format!("clearance {key:?}"),
+                    reason: e.to_string(),
+                })
+            })
+            .transpose()
     }
 
     /// Whether `clearance` is what a released decision in the log cleared: the record at its
@@ -623,7 +623,7 @@ impl AuditStore {
                     key: format!("{key:?}"),
                     reason: "index key has no verdict id".into(),
                 })?;
-                self.verdict_by_id(id)?.ok_or_else(|| AuditError::Corrupt {
+                self.trees.verdict(id)?.ok_or_else(|| AuditError::Corrupt {
                     key: id.to_string(),
                     reason: "index entry without a record".into(),
                 })

@@ -159,11 +159,15 @@ impl Writer {
     fn commit(&mut self, jobs: Vec<Job>) {
         let before = self.head;
         let mut batches = Batches::default();
-        let mut staged: HashMap<Vec<u8>, (Latest, StoredVerdict)> = HashMap::new();
-        let mut outcomes: Vec<Result<Appended, AuditError>> = jobs
-            .iter()
-            .map(|job| self.stage(&job.op, &mut batches, &mut staged))
-            .collect();
+        // Invoices staged in this commit: their latest version and where its outcome is.
+        let mut staged: HashMap<Vec<u8>, (Latest, usize)> = HashMap::new();
+        let (ops, replies): (Vec<Append>, Vec<_>) =
+            jobs.into_iter().map(|job| (job.op, job.reply)).unzip();
+        let mut outcomes: Vec<Result<Appended, AuditError>> = Vec::with_capacity(ops.len());
+        for op in ops {
+            let outcome = self.stage(op, &mut batches, &mut staged, &outcomes);
+            outcomes.push(outcome);
+        }
         if self.head != before {
             batches.meta.insert(HEAD_KEY, &self.head.encode()[..]);
             let failure = match self.apply(batches) {
@@ -181,7 +185,7 @@ impl Writer {
                 self.durable.store(self.head.sequence, Ordering::Release);
             }
             if let Some(e) = failure {
-                tracing::error!(error = %e, writes = jobs.len(), "audit commit failed");
+                tracing::error!(error = %e, writes = outcomes.len(), "audit commit failed");
                 for outcome in &mut outcomes {
                     // Replays of records stored before this commit are still good answers.
                     let stored_before = matches!(
@@ -201,9 +205,9 @@ impl Writer {
                 }
             }
         }
-        for (job, outcome) in jobs.into_iter().zip(outcomes) {
+        for (reply, outcome) in replies.into_iter().zip(outcomes) {
             // A caller that gave up (its request was cancelled) no longer listens.
-            let _ = job.reply.send(outcome);
+            let _ = reply.send(outcome);
         }
     }
 
@@ -234,19 +238,20 @@ impl Writer {
 
     fn stage(
         &mut self,
-        op: &Append,
+        op: Append,
         batches: &mut Batches,
-        staged: &mut HashMap<Vec<u8>, (Latest, StoredVerdict)>,
+        staged: &mut HashMap<Vec<u8>, (Latest, usize)>,
+        outcomes: &[Result<Appended, AuditError>],
     ) -> Result<Appended, AuditError> {
         match op {
             Append::Verdict { verdict, rescreen } => {
-                self.stage_verdict(verdict.clone(), *rescreen, batches, staged)
+                self.stage_verdict(verdict, rescreen, batches, staged, outcomes)
             }
             Append::Decision {
                 decision,
                 exporter_id,
             } => self
-                .stage_decision(decision.clone(), exporter_id, batches)
+                .stage_decision(decision, &exporter_id, batches)
                 .map(Appended::Decision),
             // Earlier commits were flushed before this one was gathered.
             Append::Barrier => Ok(Appended::Durable),
@@ -258,34 +263,34 @@ impl Writer {
         mut verdict: Verdict,
         rescreen: bool,
         batches: &mut Batches,
-        staged: &mut HashMap<Vec<u8>, (Latest, StoredVerdict)>,
+        staged: &mut HashMap<Vec<u8>, (Latest, usize)>,
+        outcomes: &[Result<Appended, AuditError>],
     ) -> Result<Appended, AuditError> {
         let invoice_key = keys::parts(&[&verdict.exporter_id, &verdict.invoice_id]);
-        let latest = match staged.get(&invoice_key) {
-            Some((latest, stored)) => {
-                if !rescreen && latest.hash == verdict.invoice_hash {
-                    return Ok(Appended::Verdict {
-                        verdict: stored.clone(),
-                        replayed: true,
-                    });
-                }
-                Some(latest.clone())
-            }
+        let staged_here = staged.get(&invoice_key).cloned();
+        let latest = match &staged_here {
+            Some((latest, _)) => Some(latest.clone()),
             None => self.trees.latest(&invoice_key)?,
         };
-        if let Some(latest) = &latest
-            && !rescreen
+        if !rescreen
+            && let Some(latest) = &latest
             && latest.hash == verdict.invoice_hash
-            && !staged.contains_key(&invoice_key)
         {
-            // Read from the store rather than a reader's copy: the writer is the authority.
-            let stored = self
-                .trees
-                .verdict(latest.id)?
-                .ok_or_else(|| AuditError::Corrupt {
-                    key: latest.id.to_string(),
-                    reason: "the invoice's latest version is not in the log".into(),
-                })?;
+            // An identical retry: answer with what this commit staged or the log holds (the
+            // writer's own reads, not a reader's copy).
+            let stored = match staged_here {
+                Some((_, at)) => match outcomes.get(at) {
+                    Some(Ok(Appended::Verdict { verdict, .. })) => verdict.clone(),
+                    _ => return Err(AuditError::Internal("a staged verdict has no outcome")),
+                },
+                None => self
+                    .trees
+                    .verdict(latest.id)?
+                    .ok_or_else(|| AuditError::Corrupt {
+                        key: latest.id.to_string(),
+                        reason: "the invoice's latest version is not in the log".into(),
+                    })?,
+            };
             return Ok(Appended::Verdict {
                 verdict: stored,
                 replayed: true,
@@ -325,14 +330,13 @@ impl Writer {
             .invoices
             .insert(invoice_key.as_slice(), now_latest.encode());
 
-        let stored = StoredVerdict {
-            verdict,
-            link,
-            decisions: Vec::new(),
-        };
-        staged.insert(invoice_key, (now_latest, stored.clone()));
+        staged.insert(invoice_key, (now_latest, outcomes.len()));
         Ok(Appended::Verdict {
-            verdict: stored,
+            verdict: StoredVerdict {
+                verdict,
+                link,
+                decisions: Vec::new(),
+            },
             replayed: false,
         })
     }

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::screening::Screener;
-use crate::screening::model::{Clearance, Invoice, ListVersion, Verdict, hex};
+use crate::screening::model::{Clearance, ClearanceKey, Invoice, ListVersion, Verdict, hex};
 use crate::screening::party::{ListEntity, Matcher};
 use crate::screening::policy::{DEFAULT_POLICY_TOML, Policy, PolicyError};
 
@@ -189,17 +189,17 @@ impl Snapshot {
     }
 
     /// Screens `invoice` and records which lists and policy decided it. Party matches the
-    /// exporter's officers released (`clearances`, each confirmed by `is_backed` before it
-    /// applies) are kept but suppressed. The verdict id, time and invoice version are left for
-    /// the audit log to assign when it stores it.
+    /// exporter's officers released (what `cleared` answers for a match) are kept but
+    /// suppressed. The verdict id, time and invoice version are left for the audit log to
+    /// assign when it stores it.
     pub fn verdict(
         &self,
         invoice: &Invoice,
-        clearances: &[Clearance],
-        is_backed: impl FnMut(&Clearance) -> bool,
+        invoice_hash: String,
+        cleared: impl FnMut(&ClearanceKey<'_>) -> Option<Clearance>,
     ) -> Verdict {
         let mut screening = self.screener.screen(invoice);
-        screening.suppress_cleared(clearances, is_backed);
+        screening.suppress_cleared(cleared);
         Verdict {
             verdict_id: String::new(),
             invoice_id: invoice.invoice_id.clone(),
@@ -209,7 +209,7 @@ impl Snapshot {
             screened_at_unix_nanos: 0,
             list_versions: self.versions.clone(),
             policy_version: self.policy_version().to_owned(),
-            invoice_hash: invoice.content_hash(),
+            invoice_hash,
             invoice_version: 0,
             previous_version_verdict_id: String::new(),
             hs_codes: invoice.hs6_codes(),

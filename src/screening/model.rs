@@ -267,35 +267,44 @@ impl Screening {
     }
 
     /// Marks party matches this exporter's officers released as suppressed and decides again.
-    /// A clearance holds only for the entity version it was given on, so any list change to
-    /// the entity lifts it; and only if `is_backed` confirms it (the caller checks it against
-    /// the decision that made it, so that a clearance planted in the store suppresses nothing).
+    /// `cleared` answers, for a party finding's [`ClearanceKey`], the clearance in force (the
+    /// caller confirms it against the decision that made it, so that a clearance planted in the
+    /// store suppresses nothing). A clearance holds only for the entity version it was given
+    /// on, so any list change to the entity lifts it.
     pub fn suppress_cleared(
         &mut self,
-        clearances: &[Clearance],
-        mut is_backed: impl FnMut(&Clearance) -> bool,
+        mut cleared: impl FnMut(&ClearanceKey<'_>) -> Option<Clearance>,
     ) {
-        if clearances.is_empty() {
-            return;
-        }
+        let mut suppressed_any = false;
         for f in &mut self.findings {
             if f.kind != FindingKind::PartyMatch || f.party_role.is_none() {
                 continue;
             }
-            let key = party_key(&f.party_name);
-            if let Some(c) = clearances.iter().find(|c| {
-                c.matched.party_key == key
-                    && c.matched.list_id == f.list_id
-                    && c.matched.entity_id == f.entity_id
-                    && c.matched.entity_version == f.entity_version
-            }) && is_backed(c)
+            let found = cleared(&ClearanceKey {
+                party_key: party_key(&f.party_name),
+                list_id: &f.list_id,
+                entity_id: &f.entity_id,
+            });
+            if let Some(c) = found
+                && c.matched.entity_version == f.entity_version
             {
                 f.suppressed = true;
-                f.suppressed_by_decision_id = c.decision_id.clone();
+                f.suppressed_by_decision_id = c.decision_id;
+                suppressed_any = true;
             }
         }
-        self.decision = decide(&self.findings);
+        if suppressed_any {
+            self.decision = decide(&self.findings);
+        }
     }
+}
+
+/// What a release is remembered by: the party (its normalised name), the list and the entity.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClearanceKey<'a> {
+    pub party_key: String,
+    pub list_id: &'a str,
+    pub entity_id: &'a str,
 }
 
 fn decide(findings: &[Finding]) -> Decision {

@@ -255,3 +255,17 @@ pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
         }
     }
 }
+
+/// Asserts INVALID_ARGUMENT whose BadRequest detail names `field` first.
+pub fn assert_invalid_field(status: &tonic::Status, field: &str) {
+    use tonic_types::StatusExt;
+    assert_eq!(
+        status.code(),
+        tonic::Code::InvalidArgument,
+        "{field}: {status:?}"
+    );
+    let details = status
+        .get_details_bad_request()
+        .unwrap_or_else(|| panic!("{field}: no BadRequest detail in {status:?}"));
+    assert_eq!(details.field_violations[0].field, field);
+}
