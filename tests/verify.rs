@@ -156,6 +156,37 @@ async fn every_single_record_change_deletion_and_reordering_is_found_where_it_ha
 }
 
 #[tokio::test]
+async fn verify_audit_log_reports_each_kind_of_tampering_through_the_service() {
+    let original = temp_dir();
+    build_store(original.path()).await;
+    for (how, reason) in [
+        (Tamper::Change, pb::ChainBreak::ContentChanged),
+        (Tamper::Delete, pb::ChainBreak::RecordMissing),
+        (Tamper::Swap, pb::ChainBreak::OrderBroken),
+    ] {
+        let copy = temp_dir();
+        copy_dir(original.path(), copy.path());
+        tamper(copy.path(), 3, how);
+        let server = TestServer::start(copy.path()).await;
+        let report = server
+            .audit()
+            .await
+            .verify_audit_log(pb::VerifyAuditLogRequest::default())
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(!report.ok, "{how:?}");
+        assert_eq!(
+            (report.first_broken_sequence, report.reason),
+            (3, reason as i32),
+            "{how:?}: {}",
+            report.detail
+        );
+        server.stop().await;
+    }
+}
+
+#[tokio::test]
 async fn a_rewritten_and_rechained_log_fails_against_a_noted_head() {
     let original = temp_dir();
     let intact = build_store(original.path()).await;
